@@ -1,0 +1,6 @@
+/**
+ * The World Models networks and the TensorFlow.js backend they run on.
+ *
+ * @module
+ */
+export * from "./backend/mod.ts";
