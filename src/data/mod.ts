@@ -1,0 +1,8 @@
+/**
+ * Datasets on disk in formats NumPy reads: `.npy` arrays and rollout datasets.
+ *
+ * @module
+ */
+
+export * from "./float16.ts";
+export * from "./npy.ts";
