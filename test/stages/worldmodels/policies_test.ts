@@ -45,23 +45,22 @@ Deno.test("createPolicy('random') holds uniform actions for action_refresh_rate 
 
 Deno.test("createPolicy('brownian') takes clipped steps of variance 1/50 every step", () => {
   const increments: number[] = [];
-  for (let seed = 0; seed < 40; seed++) {
-    const actions = run("brownian", seed, 500, 20); // the refresh rate does not apply
+  let clipped = 0;
+  for (let seed = 0; seed < 200; seed++) {
+    const actions = run("brownian", seed, 100, 20); // the refresh rate does not apply
     assert.ok(actions.every(inBounds));
     for (let t = 1; t < actions.length; t++) {
-      for (const i of [0, 1, 2]) {
-        const [low, high] = i === 0 ? [-1, 1] : [0, 1];
-        const [a, b] = [actions[t - 1][i], actions[t][i]];
-        // Only increments that were not clipped are Gaussian.
-        if (a > low && a < high && b > low && b < high) increments.push(b - a);
-      }
+      // From |steer| <= 0.3 the bounds are 5 standard deviations away: the step is unclipped.
+      const [a, b] = [actions[t - 1][0], actions[t][0]];
+      if (Math.abs(a) <= 0.3) increments.push(b - a);
+      if (actions[t][1] === 0 || actions[t][1] === 1) clipped++;
     }
   }
   const [mean, variance] = meanVar(increments);
-  assert.ok(increments.length > 20000);
+  assert.ok(increments.length > 5000, `${increments.length} increments`);
   assert.ok(near(mean, 0, 1 / 50, increments.length), `mean ${mean}`);
-  // Conditioning on "not clipped" trims the tails slightly: allow 5%.
-  assert.ok(Math.abs(variance / (1 / 50) - 1) < 0.05, `variance ${variance}`);
+  assert.ok(Math.abs(variance / (1 / 50) - 1) < 0.1, `variance ${variance}`);
+  assert.ok(clipped > 0, "gas never reached its bounds");
 });
 
 Deno.test("createPolicy('book') pushes first, then mixes nothing/gas/left/right/brake 1:4:2:2:1", () => {
