@@ -1,0 +1,225 @@
+/**
+ * A small software rasteriser for convex polygons: pixel-centre sampling, no anti-aliasing,
+ * like OpenGL filling gym's polygons. Pixels are packed 0xRRGGBB in a Uint32Array.
+ *
+ * Coverage rule: pixel (col, row) is inside when its centre (col + 0.5, row + 0.5) satisfies
+ * left <= x < right on its row and top <= y < bottom on the polygon's edges. Edges are
+ * interpolated from endpoints sorted by y, so two polygons sharing an edge compute the very
+ * same crossing and cover every pixel along it exactly once: adjacent road tiles never leave
+ * a seam of grass.
+ *
+ * @module
+ */
+
+/**
+ * Packs an RGB colour given as GL floats the way gym's GL pipeline stores it: the float is
+ * first rounded to float32 (GL's vertex colour type), then scaled and rounded to a byte.
+ * That is why 0.9 becomes 229 (0.9f * 255 = 229.49999) while 0.41 becomes 105.
+ *
+ * @param r Red in [0, 1].
+ * @param g Green in [0, 1].
+ * @param b Blue in [0, 1].
+ * @returns 0xRRGGBB.
+ */
+export function glColor(r: number, g: number, b: number): number {
+  const q = (v: number) => Math.round(Math.fround(v) * 255);
+  return (q(r) << 16) | (q(g) << 8) | q(b);
+}
+
+/** A packed-RGB frame buffer with a convex polygon filler. */
+export class Raster {
+  /** Width in pixels. */
+  readonly width: number;
+  /** Height in pixels. */
+  readonly height: number;
+  /** Pixels, row 0 at the top, 0xRRGGBB. */
+  readonly pixels: Uint32Array;
+  #left: Float64Array;
+  #right: Float64Array;
+
+  /**
+   * Creates a frame buffer.
+   *
+   * @param width Width in pixels.
+   * @param height Height in pixels.
+   */
+  constructor(width: number, height: number) {
+    this.width = width;
+    this.height = height;
+    this.pixels = new Uint32Array(width * height);
+    this.#left = new Float64Array(height);
+    this.#right = new Float64Array(height);
+  }
+
+  /** Fills the whole frame with one colour. */
+  clear(color: number): void {
+    this.pixels.fill(color);
+  }
+
+  /**
+   * Fills a convex polygon given in pixel coordinates (x right, y down). Vertex order and
+   * winding do not matter; degenerate polygons draw nothing.
+   *
+   * @param xs Vertex x coordinates.
+   * @param ys Vertex y coordinates.
+   * @param n Number of vertices to use.
+   * @param color 0xRRGGBB.
+   */
+  fillConvex(xs: Float64Array, ys: Float64Array, n: number, color: number): void {
+    let ymin = Infinity;
+    let ymax = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const y = ys[i];
+      if (y < ymin) ymin = y;
+      if (y > ymax) ymax = y;
+    }
+    const h = this.height;
+    const r0 = Math.max(0, Math.ceil(ymin - 0.5));
+    const r1 = Math.min(h, Math.ceil(ymax - 0.5)); // exclusive
+    if (r0 >= r1) return;
+    const left = this.#left;
+    const right = this.#right;
+    for (let r = r0; r < r1; r++) {
+      left[r] = Infinity;
+      right[r] = -Infinity;
+    }
+    for (let i = 0, j = n - 1; i < n; j = i++) {
+      let xa = xs[j];
+      let ya = ys[j];
+      let xb = xs[i];
+      let yb = ys[i];
+      if (ya === yb) continue;
+      if (ya > yb || (ya === yb && xa > xb)) {
+        const tx = xa;
+        xa = xb;
+        xb = tx;
+        const ty = ya;
+        ya = yb;
+        yb = ty;
+      }
+      const ra = Math.max(r0, Math.ceil(ya - 0.5));
+      const rb = Math.min(r1, Math.ceil(yb - 0.5));
+      if (ra >= rb) continue;
+      const slope = (xb - xa) / (yb - ya);
+      for (let r = ra; r < rb; r++) {
+        const x = xa + (r + 0.5 - ya) * slope;
+        if (x < left[r]) left[r] = x;
+        if (x > right[r]) right[r] = x;
+      }
+    }
+    const w = this.width;
+    const px = this.pixels;
+    for (let r = r0; r < r1; r++) {
+      const l = left[r];
+      const rt = right[r];
+      if (!(l < rt)) continue;
+      const c0 = Math.max(0, Math.ceil(l - 0.5));
+      const c1 = Math.min(w, Math.ceil(rt - 0.5));
+      if (c0 < c1) px.fill(color, r * w + c0, r * w + c1);
+    }
+  }
+
+  /**
+   * Fills the axis-aligned rectangle of pixels whose centres lie in [x0, x1) x [y0, y1)
+   * (the corners may come in any order).
+   */
+  fillRect(x0: number, y0: number, x1: number, y1: number, color: number): void {
+    const xa = Math.min(x0, x1);
+    const xb = Math.max(x0, x1);
+    const ya = Math.min(y0, y1);
+    const yb = Math.max(y0, y1);
+    const c0 = Math.max(0, Math.ceil(xa - 0.5));
+    const c1 = Math.min(this.width, Math.ceil(xb - 0.5));
+    const r0 = Math.max(0, Math.ceil(ya - 0.5));
+    const r1 = Math.min(this.height, Math.ceil(yb - 0.5));
+    if (c0 >= c1) return;
+    for (let r = r0; r < r1; r++) {
+      this.pixels.fill(color, r * this.width + c0, r * this.width + c1);
+    }
+  }
+
+  /**
+   * Copies the frame into RGB bytes, row 0 at the top.
+   *
+   * @param out Destination of width * height * 3 bytes.
+   * @returns `out`.
+   */
+  toRgb(out: Uint8Array = new Uint8Array(this.width * this.height * 3)): Uint8Array {
+    const px = this.pixels;
+    for (let i = 0, o = 0; i < px.length; i++, o += 3) {
+      const c = px[i];
+      out[o] = c >>> 16;
+      out[o + 1] = (c >>> 8) & 255;
+      out[o + 2] = c & 255;
+    }
+    return out;
+  }
+}
+
+/**
+ * Area-averages the top 84 rows of a 96x96 packed frame to 64x64 RGB: the World Models
+ * input without the bar. Each output pixel covers 1.5 x 1.3125 input pixels; with weights in
+ * halves (columns) and sixteenths (rows) every sum is an integer over 63, so the result is
+ * exact integer arithmetic and rounds the same everywhere.
+ *
+ * @param src 96x96 packed pixels.
+ * @param out 64*64*3 bytes.
+ * @returns `out`.
+ */
+export function downsample64(src: Uint32Array, out: Uint8Array): Uint8Array {
+  const tmp = ROW_TMP;
+  // Horizontal pass: 84 rows x 64 columns x 3 channels, weights in halves.
+  for (let r = 0; r < 84; r++) {
+    const base = r * 96;
+    for (let x = 0; x < 64; x += 2) {
+      const c = base + (x >> 1) * 3;
+      const a = src[c];
+      const b = src[c + 1];
+      const d = src[c + 2];
+      const o = (r * 64 + x) * 3;
+      // out x (even) covers [1.5x, 1.5x + 1.5): a fully, b half; out x+1: b half, d fully.
+      tmp[o] = 2 * (a >>> 16) + (b >>> 16);
+      tmp[o + 1] = 2 * ((a >>> 8) & 255) + ((b >>> 8) & 255);
+      tmp[o + 2] = 2 * (a & 255) + (b & 255);
+      tmp[o + 3] = (b >>> 16) + 2 * (d >>> 16);
+      tmp[o + 4] = ((b >>> 8) & 255) + 2 * ((d >>> 8) & 255);
+      tmp[o + 5] = (b & 255) + 2 * (d & 255);
+    }
+  }
+  // Vertical pass, weights in sixteenths: output row y covers [21y/16, 21(y+1)/16), which
+  // touches at most three input rows.
+  const rowStride = 64 * 3;
+  const vw = V_WEIGHTS;
+  for (let y = 0; y < 64; y++) {
+    const a = vw[y * 4] * rowStride;
+    const wa = vw[y * 4 + 1];
+    const wb = vw[y * 4 + 2];
+    const wc = vw[y * 4 + 3];
+    const b = Math.min(a + rowStride, 83 * rowStride);
+    const c = Math.min(a + 2 * rowStride, 83 * rowStride);
+    const o = y * rowStride;
+    for (let k = 0; k < rowStride; k++) {
+      const sum = wa * tmp[a + k] + wb * tmp[b + k] + wc * tmp[c + k];
+      out[o + k] = Math.round(sum / 63);
+    }
+  }
+  return out;
+}
+
+const ROW_TMP = new Uint32Array(84 * 64 * 3);
+
+/** For each output row: first input row and the weights (sixteenths) of three rows. */
+const V_WEIGHTS: Int32Array = (() => {
+  const out = new Int32Array(64 * 4);
+  for (let y = 0; y < 64; y++) {
+    const start = 21 * y; // in sixteenths of an input row
+    const end = 21 * (y + 1);
+    const first = Math.floor(start / 16);
+    out[y * 4] = first;
+    for (let k = 0; k < 3; k++) {
+      const r = first + k;
+      out[y * 4 + 1 + k] = Math.max(0, Math.min(end, (r + 1) * 16) - Math.max(start, r * 16));
+    }
+  }
+  return out;
+})();
