@@ -59,13 +59,32 @@ export function encodeFloat64(values: ArrayLike<number>): string {
   const bytes = new Uint8Array(values.length * 8);
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat64(i * 8, values[i], true);
-  let binary = "";
-  const chunk = 0x8000;
-  for (let i = 0; i < bytes.length; i += chunk) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + chunk));
+  // Table-driven encoding into ASCII bytes: an order of magnitude faster than btoa on a binary
+  // string for the ~9 MB of a full 867-D state.
+  const out = new Uint8Array(Math.ceil(bytes.length / 3) * 4);
+  let o = 0, i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const t = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out[o++] = BASE64[t >>> 18];
+    out[o++] = BASE64[(t >>> 12) & 63];
+    out[o++] = BASE64[(t >>> 6) & 63];
+    out[o++] = BASE64[t & 63];
   }
-  return btoa(binary);
+  const rest = bytes.length - i;
+  if (rest > 0) {
+    const t = (bytes[i] << 16) | (rest === 2 ? bytes[i + 1] << 8 : 0);
+    out[o++] = BASE64[t >>> 18];
+    out[o++] = BASE64[(t >>> 12) & 63];
+    out[o++] = rest === 2 ? BASE64[(t >>> 6) & 63] : PAD;
+    out[o++] = PAD;
+  }
+  return new TextDecoder().decode(out);
 }
+
+const BASE64 = new TextEncoder().encode(
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+);
+const PAD = 61; // "="
 
 /**
  * Decodes {@linkcode encodeFloat64} output; `length`, when given, is checked.

@@ -148,6 +148,24 @@ Deno.test("CmaEs uses a large population through the rank-mu update (Hansen et a
   }
 });
 
+Deno.test("CmaEs decomposes the covariance matrix lazily, every eigenEvery generations", () => {
+  // Hansen's gap lambda / (c1 + cmu) / n / 10 is 172 evaluations at n = 867, lambda = 64: the
+  // decomposition runs every third generation.
+  const big = new CmaEs(new Float64Array(867), 0.1, { seed: 1, popsize: 64 });
+  assertEquals(big.toState().options.eigenEvery, 3);
+  const es = new CmaEs(new Float64Array(6).fill(1), 1, { seed: 4, eigenEvery: 5 });
+  let condition = es.conditionNumber;
+  for (let g = 1; g <= 40; g++) {
+    const xs = es.ask();
+    es.tell(xs, xs.map(ellipsoid));
+    const state = es.toState();
+    assertEquals(state.eigenGeneration, g - (g % 5));
+    if (g % 5 !== 0) assertEquals(es.conditionNumber, condition);
+    condition = es.conditionNumber;
+  }
+  assert(condition > 10, `condition ${condition} did not grow on the ellipsoid`);
+});
+
 Deno.test("CmaEs with diagonal covariance (sep-CMA-ES) is fast on separable problems", () => {
   const sep = runs([1, 2, 3], ellipsoid, 1, 30, 1, 1e-10, { covariance: "diagonal" });
   for (const r of sep) assert(r.best < 1e-8, `best ${r.best}`);
