@@ -422,6 +422,19 @@ async function readExactly(file: Deno.FsFile, into: Uint8Array, what: string): P
   }
 }
 
+/**
+ * Synchronous reads for row access: a seek + read of a few KiB from the page cache takes
+ * microseconds, far less than the overhead of two async operations.
+ */
+function readExactlySync(file: Deno.FsFile, into: Uint8Array, what: string): void {
+  let done = 0;
+  while (done < into.length) {
+    const n = file.readSync(into.subarray(done));
+    if (n === null) throw new RangeError(`Cannot read ${what}: unexpected end of file`);
+    done += n;
+  }
+}
+
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let done = 0;
   while (done < bytes.length) done += await file.write(bytes.subarray(done));
@@ -429,7 +442,9 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 
 /**
  * A `.npy` file opened for reading rows (slices along the first axis) from disk. Create with
- * {@linkcode openNpy}; call {@linkcode NpyReader.close} when done. Reads are serialised.
+ * {@linkcode openNpy}; call {@linkcode NpyReader.close} when done. Reads are synchronous
+ * seek + read calls: a few KiB from the page cache cost microseconds, less than the overhead
+ * of two async operations, and they cannot interleave.
  */
 export class NpyReader<D extends NpyDtype = NpyDtype> {
   /** Element type. */
@@ -444,7 +459,6 @@ export class NpyReader<D extends NpyDtype = NpyDtype> {
   #path: string;
   #offset: number;
   #rowBytes: number;
-  #queue: Promise<unknown> = Promise.resolve();
 
   /** Use {@linkcode openNpy}. */
   constructor(file: Deno.FsFile, path: string, header: NpyHeader) {
@@ -466,72 +480,83 @@ export class NpyReader<D extends NpyDtype = NpyDtype> {
     return this.shape[0];
   }
 
-  #serial<T>(task: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(task, task);
-    this.#queue = next.catch(() => {});
-    return next;
+  /**
+   * Reads `count` consecutive rows starting at row `start`; elements in C order. The read is
+   * synchronous (see {@linkcode NpyReader.readRowsSync}); the promise is for callers that
+   * treat all I/O as async.
+   */
+  readRows(start: number, count: number): Promise<NpyDataTypes[D]> {
+    try {
+      return Promise.resolve(this.readRowsSync(start, count));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  /** Reads `count` consecutive rows starting at row `start`; elements in C order. */
-  readRows(start: number, count: number): Promise<NpyDataTypes[D]> {
+  /** Reads `count` consecutive rows starting at row `start` (one seek + read). */
+  readRowsSync(start: number, count: number): NpyDataTypes[D] {
     if (
       !Number.isSafeInteger(start) || !Number.isSafeInteger(count) || start < 0 || count < 0 ||
       start + count > this.rows
     ) {
-      return Promise.reject(
-        new RangeError(
-          `Cannot read rows ${start}..${start + count} of ${this.#path}: it has ${this.rows} rows`,
-        ),
+      throw new RangeError(
+        `Cannot read rows ${start}..${start + count} of ${this.#path}: it has ${this.rows} rows`,
       );
     }
-    return this.#serial(async () => {
-      const bytes = new Uint8Array(count * this.#rowBytes);
-      await this.#file.seek(this.#offset + start * this.#rowBytes, Deno.SeekMode.Start);
-      await readExactly(this.#file, bytes, this.#path);
-      return fromBytes(this.dtype, bytes);
-    });
+    const bytes = new Uint8Array(count * this.#rowBytes);
+    this.#file.seekSync(this.#offset + start * this.#rowBytes, Deno.SeekMode.Start);
+    readExactlySync(this.#file, bytes, this.#path);
+    return fromBytes(this.dtype, bytes);
+  }
+
+  /**
+   * Reads the rows at `indices` (any order, repeats allowed) into one array whose k-th row is row
+   * `indices[k]` (see {@linkcode NpyReader.readRowsAtSync}).
+   */
+  readRowsAt(indices: ArrayLike<number>): Promise<NpyDataTypes[D]> {
+    try {
+      return Promise.resolve(this.readRowsAtSync(indices));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**
    * Reads the rows at `indices` (any order, repeats allowed) into one array whose k-th row is row
    * `indices[k]`. Nearby indices (after sorting) are read with a single seek + read.
    */
-  readRowsAt(indices: ArrayLike<number>): Promise<NpyDataTypes[D]> {
+  readRowsAtSync(indices: ArrayLike<number>): NpyDataTypes[D] {
     for (let i = 0; i < indices.length; i++) {
       const r = indices[i];
       if (!Number.isSafeInteger(r) || r < 0 || r >= this.rows) {
-        return Promise.reject(
-          new RangeError(`Cannot read row ${r} of ${this.#path}: it has ${this.rows} rows`),
-        );
+        throw new RangeError(`Cannot read row ${r} of ${this.#path}: it has ${this.rows} rows`);
       }
     }
-    return this.#serial(async () => {
-      const rowBytes = this.#rowBytes;
-      const order = Array.from({ length: indices.length }, (_, k) => k);
-      order.sort((a, b) => indices[a] - indices[b]);
-      const bytes = new Uint8Array(indices.length * rowBytes);
-      let k = 0;
-      while (k < order.length) {
-        // Extend a run of nearby rows and read it in one go: a few extra bytes cost less than
-        // another seek + read.
-        const first = indices[order[k]];
-        let end = k + 1;
-        while (
-          end < order.length &&
-          (indices[order[end]] - indices[order[end - 1]] - 1) * rowBytes <= MERGE_GAP_BYTES
-        ) end++;
-        const last = indices[order[end - 1]];
-        const run = new Uint8Array((last - first + 1) * rowBytes);
-        await this.#file.seek(this.#offset + first * rowBytes, Deno.SeekMode.Start);
-        await readExactly(this.#file, run, this.#path);
-        for (let j = k; j < end; j++) {
-          const r = indices[order[j]] - first;
-          bytes.set(run.subarray(r * rowBytes, (r + 1) * rowBytes), order[j] * rowBytes);
-        }
-        k = end;
+    const rowBytes = this.#rowBytes;
+    const order = Array.from({ length: indices.length }, (_, k) => k);
+    order.sort((a, b) => indices[a] - indices[b]);
+    const bytes = new Uint8Array(indices.length * rowBytes);
+    let k = 0;
+    while (k < order.length) {
+      // Extend a run of nearby rows and read it in one go: a few extra bytes cost less than
+      // another seek + read.
+      const first = indices[order[k]];
+      let end = k + 1;
+      while (
+        end < order.length &&
+        (indices[order[end]] - indices[order[end - 1]] - 1) * rowBytes <= MERGE_GAP_BYTES
+      ) end++;
+      const last = indices[order[end - 1]];
+      const run = new Uint8Array((last - first + 1) * rowBytes);
+      this.#file.seekSync(this.#offset + first * rowBytes, Deno.SeekMode.Start);
+      readExactlySync(this.#file, run, this.#path);
+      for (let j = k; j < end; j++) {
+        const r = indices[order[j]] - first;
+        bytes.set(run.subarray(r * rowBytes, (r + 1) * rowBytes), order[j] * rowBytes);
       }
-      return fromBytes(this.dtype, bytes);
-    });
+      k = end;
+    }
+    return fromBytes(this.dtype, bytes);
   }
 
   /** Reads the whole array. */

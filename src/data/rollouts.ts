@@ -427,10 +427,10 @@ export class RolloutReader {
   /**
    * Shuffled minibatches of frames, streamed from disk. Every epoch visits every frame once, in
    * the order of a permutation that depends only on (`seed`, epoch), so a run resumed at
-   * (`startEpoch`, `startBatch`) sees the same batches as an uninterrupted one. The next batch
-   * is read while the current one is being used.
+   * (`startEpoch`, `startBatch`) sees the same batches as an uninterrupted one. Each batch is
+   * read when it is asked for (one seek + read per run of nearby rows).
    */
-  async *frameBatches(options: FrameBatchOptions): AsyncGenerator<FrameBatch> {
+  *frameBatches(options: FrameBatchOptions): Generator<FrameBatch> {
     const { batchSize, seed } = options;
     const epochs = options.epochs ?? 1;
     const startEpoch = options.startEpoch ?? 0;
@@ -441,7 +441,7 @@ export class RolloutReader {
     const perEpoch = this.batchesPerEpoch(batchSize, dropLast);
     const n = this.index.frames_count;
     type Planned = { epoch: number; batch: number; rows: Uint32Array };
-    const plan = function* (): Generator<Planned, undefined> {
+    const plan = function* (): Generator<Planned> {
       for (let epoch = startEpoch; epoch < startEpoch + epochs; epoch++) {
         const order = shuffledRows(n, seed, epoch);
         const first = epoch === startEpoch ? options.startBatch ?? 0 : 0;
@@ -450,20 +450,8 @@ export class RolloutReader {
         }
       }
     }();
-    const read = (item: Planned | undefined): Promise<FrameBatch> | undefined =>
-      item === undefined
-        ? undefined
-        : this.#frames.readRowsAt(item.rows).then((frames) => ({ ...item, frames }));
-    let pending = read(plan.next().value);
-    try {
-      while (pending !== undefined) {
-        const current = await pending;
-        pending = read(plan.next().value);
-        yield current;
-      }
-    } finally {
-      // A consumer that stops early must not leave a read racing a close().
-      await pending?.catch(() => {});
+    for (const item of plan) {
+      yield { ...item, frames: this.#frames.readRowsAtSync(item.rows) };
     }
   }
 

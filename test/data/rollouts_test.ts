@@ -148,7 +148,7 @@ Deno.test("RolloutReader.frameBatches() visits every frame once per epoch, seede
     const reader = await RolloutReader.open(dir);
     try {
       const all: FrameBatch[] = [];
-      for await (const b of reader.frameBatches({ batchSize: 5, seed: 7, epochs: 2 })) all.push(b);
+      for (const b of reader.frameBatches({ batchSize: 5, seed: 7, epochs: 2 })) all.push(b);
       assert.deepEqual(all.map((b) => [b.epoch, b.batch, b.rows.length]), [
         [0, 0, 5],
         [0, 1, 5],
@@ -174,20 +174,20 @@ Deno.test("RolloutReader.frameBatches() visits every frame once per epoch, seede
       }
       // Same seed, same batches; resuming at (epoch 1, batch 2) continues identically.
       const resumed: FrameBatch[] = [];
-      for await (
+      for (
         const b of reader.frameBatches({ batchSize: 5, seed: 7, startEpoch: 1, startBatch: 2 })
       ) resumed.push(b);
       assert.deepEqual(resumed, all.slice(7));
-      const other = await reader.frameBatches({ batchSize: 5, seed: 8 }).next();
+      const other = reader.frameBatches({ batchSize: 5, seed: 8 }).next();
       assert.notDeepEqual(other.value?.rows, all[0].rows);
       assert.deepEqual(shuffledRows(23, 7, 1).slice(0, 5), all[5].rows);
       // dropLast leaves out the short batch; stopping early is clean.
       const dropped: number[] = [];
-      for await (const b of reader.frameBatches({ batchSize: 5, seed: 7, dropLast: true })) {
+      for (const b of reader.frameBatches({ batchSize: 5, seed: 7, dropLast: true })) {
         dropped.push(b.rows.length);
       }
       assert.deepEqual(dropped, [5, 5, 5, 5]);
-      for await (const _ of reader.frameBatches({ batchSize: 2, seed: 1 })) break;
+      for (const _ of reader.frameBatches({ batchSize: 2, seed: 1 })) break;
     } finally {
       reader.close();
     }
