@@ -156,6 +156,31 @@ export class Raster {
   }
 }
 
+const ROW_TMP = new Uint32Array(84 * 64 * 3);
+
+/** round(sum / 63) for every reachable weighted sum (at most 63 * 255). */
+const DIV63: Uint8Array = (() => {
+  const t = new Uint8Array(63 * 255 + 1);
+  for (let s = 0; s < t.length; s++) t[s] = Math.round(s / 63);
+  return t;
+})();
+
+/** For each output row: first input row and the weights (sixteenths) of three rows. */
+const V_WEIGHTS: Int32Array = (() => {
+  const out = new Int32Array(64 * 4);
+  for (let y = 0; y < 64; y++) {
+    const start = 21 * y; // in sixteenths of an input row
+    const end = 21 * (y + 1);
+    const first = Math.floor(start / 16);
+    out[y * 4] = first;
+    for (let k = 0; k < 3; k++) {
+      const r = first + k;
+      out[y * 4 + 1 + k] = Math.max(0, Math.min(end, (r + 1) * 16) - Math.max(start, r * 16));
+    }
+  }
+  return out;
+})();
+
 /**
  * Area-averages the top 84 rows of a 96x96 packed frame to 64x64 RGB: the World Models
  * input without the bar. Each output pixel covers 1.5 x 1.3125 input pixels; with weights in
@@ -168,6 +193,7 @@ export class Raster {
  */
 export function downsample64(src: Uint32Array, out: Uint8Array): Uint8Array {
   const tmp = ROW_TMP;
+  const div63 = DIV63;
   // Horizontal pass: 84 rows x 64 columns x 3 channels, weights in halves.
   for (let r = 0; r < 84; r++) {
     const base = r * 96;
@@ -199,27 +225,8 @@ export function downsample64(src: Uint32Array, out: Uint8Array): Uint8Array {
     const c = Math.min(a + 2 * rowStride, 83 * rowStride);
     const o = y * rowStride;
     for (let k = 0; k < rowStride; k++) {
-      const sum = wa * tmp[a + k] + wb * tmp[b + k] + wc * tmp[c + k];
-      out[o + k] = Math.round(sum / 63);
+      out[o + k] = div63[wa * tmp[a + k] + wb * tmp[b + k] + wc * tmp[c + k]];
     }
   }
   return out;
 }
-
-const ROW_TMP = new Uint32Array(84 * 64 * 3);
-
-/** For each output row: first input row and the weights (sixteenths) of three rows. */
-const V_WEIGHTS: Int32Array = (() => {
-  const out = new Int32Array(64 * 4);
-  for (let y = 0; y < 64; y++) {
-    const start = 21 * y; // in sixteenths of an input row
-    const end = 21 * (y + 1);
-    const first = Math.floor(start / 16);
-    out[y * 4] = first;
-    for (let k = 0; k < 3; k++) {
-      const r = first + k;
-      out[y * 4 + 1 + k] = Math.max(0, Math.min(end, (r + 1) * 16) - Math.max(start, r * 16));
-    }
-  }
-  return out;
-})();
