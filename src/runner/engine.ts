@@ -1,0 +1,748 @@
+/**
+ * The engine: validates an experiment, decides per stage from its cache key whether to reuse a
+ * stored result or run it (saying why), runs stages in parallel up to `jobs`, commits results
+ * atomically to the store and records a numbered run.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { explainChange, KEY_VERSION, type KeyComponents, KeyMemo } from "./cache_key.ts";
+import { UsageError } from "./errors.ts";
+import { type Experiment, loadExperiment, type StageDef, type StageMeta } from "./experiment.ts";
+import { runShell, runTypeScript } from "./executor.ts";
+import { type CodeFingerprint, CodeFingerprinter } from "./fingerprint.ts";
+import { canonicalJson, type ContentHash, FileHashMemo, hashPath } from "./hash.ts";
+import { formatValue, parseTemplate, renderTemplate, shellQuote } from "./placeholders.ts";
+import { collectEnvironment, type Environment } from "./environment.ts";
+import { type StageResultEntry, Store, writeFileAtomic } from "./store.ts";
+import type { StageModule } from "./stage.ts";
+import { recoverStaleRuns, RunFolder } from "./run_folder.ts";
+
+/** Final status of a stage in a run. `pending` only appears in dry runs. */
+export type StageStatus = "ran" | "cached" | "failed" | "blocked" | "interrupted" | "pending";
+
+/** One stage's outcome, as recorded in `run.json` and printed by `--json`. */
+export interface StageReport {
+  /** Stage name. */
+  name: string;
+  /** What happened. */
+  status: StageStatus;
+  /** `run` or `ts`. */
+  kind: "run" | "ts";
+  /** `uses:` of a TypeScript stage. */
+  uses?: string;
+  /** Cache key, or null when it could not be computed (dry run downstream of a change). */
+  key: string | null;
+  /** Why it ran, or why it did not. */
+  reason: string;
+  /** Seconds spent running (0 when cached). */
+  seconds: number;
+  /** Output name -> content hash, type and size. */
+  outputs: Record<string, ContentHash>;
+  /** Final value of each metric. */
+  metrics: Record<string, number>;
+  /** Facts the stage reported (e.g. a tfjs backend). */
+  facts: Record<string, unknown>;
+  /** Whether the stage declares itself deterministic. */
+  deterministic: boolean;
+  /** Failure message. */
+  error?: string;
+}
+
+/** The outcome of one invocation. */
+export interface RunReport {
+  /** Experiment name. */
+  experiment: string;
+  /** Run number, or null for a dry run. */
+  run: number | null;
+  /** Absolute run folder, or null for a dry run. */
+  dir: string | null;
+  /** `succeeded`, `failed`, `interrupted`, or `dry-run`. */
+  status: "succeeded" | "failed" | "interrupted" | "dry-run";
+  /** Stages in execution order. */
+  stages: StageReport[];
+  /** Wall-clock seconds. */
+  seconds: number;
+}
+
+/** Progress of a running stage. */
+export interface ProgressState {
+  /** Units done. */
+  done: number;
+  /** Total units (0 when unknown). */
+  total: number;
+  /** Unit name. */
+  unit: string;
+  /** Latest status message. */
+  message?: string;
+}
+
+/** Receives events while an experiment runs (the CLI prints them). */
+export interface RunObserver {
+  /** The run folder was created. */
+  runStarted?(info: { experiment: string; run: number; dir: string; stages: number }): void;
+  /** A stage starts executing, with the reason. */
+  stageStarted?(name: string, reason: string): void;
+  /** A stage finished (any status). */
+  stageFinished?(report: StageReport): void;
+  /** A TypeScript stage reported progress. */
+  stageProgress?(name: string, state: ProgressState): void;
+  /** A TypeScript stage logged a line. */
+  stageLog?(name: string, message: string): void;
+  /** The runner must wait for another process. */
+  waiting?(message: string): void;
+}
+
+/** Options of {@linkcode runExperiment}. */
+export interface RunOptions {
+  /** Folder holding runs and the store (`<runsDir>/.store`). */
+  runsDir: string;
+  /** `path=value` overrides. */
+  sets?: string[];
+  /** `true` forces every stage; a list forces the named stages. */
+  force?: boolean | string[];
+  /** Decide and report, but run nothing and write no run. */
+  dryRun?: boolean;
+  /** Stages run at once. @default {navigator.hardwareConcurrency} */
+  jobs?: number;
+  /** Built-in stage name -> module URL. */
+  builtins?: Record<string, string>;
+  /** Event receiver. */
+  observer?: RunObserver;
+  /** Aborts the run: running stages get SIGTERM, the run is marked interrupted. */
+  signal?: AbortSignal;
+  /** deno.json that TypeScript stages run with. @default {the ditto project's deno.json} */
+  denoConfig?: string;
+}
+
+const TRACE = (() => {
+  try {
+    return Deno.env.get("DITTO_TRACE") === "1";
+  } catch {
+    return false;
+  }
+})();
+const traceStart = performance.now();
+
+/** With DITTO_TRACE=1, prints phase timings to stderr (for profiling the no-op path). */
+function trace(phase: string): void {
+  if (TRACE) console.error(`[trace] ${(performance.now() - traceStart).toFixed(1)}ms ${phase}`);
+}
+
+const PROJECT_ROOT = dirname(dirname(dirname(new URL(import.meta.url).pathname)));
+const DEFAULT_CONFIG = join(PROJECT_ROOT, "deno.json");
+
+class Semaphore {
+  #free: number;
+  #waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.#free = n;
+  }
+  async acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#free++;
+  }
+}
+
+/** Reads the module declarations of TypeScript stages, cached by code fingerprint. */
+class ModuleCatalog {
+  #fingerprinter: CodeFingerprinter;
+  #metaPath: string;
+  #meta: Record<string, StageMeta> = {};
+  #metaDirty = false;
+  #fingerprints = new Map<string, Promise<CodeFingerprint>>();
+
+  constructor(memoDir: string, config: string) {
+    let imports: Record<string, string> = {};
+    try {
+      imports = JSON.parse(Deno.readTextFileSync(config)).imports ?? {};
+    } catch {
+      // No import map.
+    }
+    this.#fingerprinter = new CodeFingerprinter({
+      memoPath: join(memoDir, "code.json"),
+      imports,
+      importMapDir: dirname(config),
+    });
+    this.#metaPath = join(memoDir, "meta.json");
+    try {
+      this.#meta = JSON.parse(Deno.readTextFileSync(this.#metaPath));
+    } catch {
+      // Empty.
+    }
+  }
+
+  fingerprint(path: string): Promise<CodeFingerprint> {
+    let fp = this.#fingerprints.get(path);
+    if (!fp) {
+      fp = this.#fingerprinter.fingerprint(path);
+      this.#fingerprints.set(path, fp);
+    }
+    return fp;
+  }
+
+  describe = async (path: string): Promise<StageMeta> => {
+    const fp = await this.fingerprint(path);
+    const id = `${path}\n${canonicalJson(fp)}`;
+    const hit = this.#meta[id];
+    if (hit) return hit;
+    const version = Object.values(fp.files).join("").slice(0, 16);
+    const mod = await import(`${pathToFileURL(path).href}?v=${version}`);
+    const stage = mod.default as StageModule;
+    if (!stage || typeof stage !== "object" || typeof stage.run !== "function") {
+      throw new TypeError("the default export is not a stage (no run function)");
+    }
+    if (!Array.isArray(stage.outputs) || typeof stage.params !== "object") {
+      throw new TypeError("the stage must declare `params` and `outputs`");
+    }
+    const meta: StageMeta = {
+      description: String(stage.description ?? ""),
+      params: structuredClone(stage.params),
+      inputs: structuredClone(stage.inputs ?? {}),
+      outputs: [...stage.outputs],
+      deterministic: stage.deterministic ?? true,
+    };
+    this.#meta[id] = meta;
+    this.#metaDirty = true;
+    return meta;
+  };
+
+  save(): void {
+    this.#fingerprinter.save();
+    if (this.#metaDirty) {
+      writeFileAtomic(this.#metaPath, JSON.stringify(this.#meta), { sync: false });
+    }
+  }
+}
+
+/**
+ * Resolves the default folder for runs: `DITTO_RUNS`, else the project's `runs/`.
+ *
+ * @returns An absolute folder.
+ */
+export function defaultRunsDir(): string {
+  return Deno.env.get("DITTO_RUNS") ?? join(PROJECT_ROOT, "runs");
+}
+
+function emptyReport(stage: StageDef): StageReport {
+  return {
+    name: stage.name,
+    status: "pending",
+    kind: stage.kind,
+    uses: stage.uses,
+    key: null,
+    reason: "",
+    seconds: 0,
+    outputs: {},
+    metrics: {},
+    facts: {},
+    deterministic: stage.deterministic,
+  };
+}
+
+function finalMetrics(text: string): Record<string, number> {
+  const final: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const row = JSON.parse(line);
+      for (const [k, v] of Object.entries(row)) {
+        if (k !== "step" && typeof v === "number") final[k] = v;
+      }
+    } catch {
+      // Skip malformed lines.
+    }
+  }
+  return final;
+}
+
+/**
+ * Runs an experiment file.
+ *
+ * @param file Path of the experiment YAML.
+ * @param options Where runs go, overrides, forcing, parallelism, observer and abort signal.
+ * @returns The run's report.
+ * @throws {ExperimentError} When the experiment is invalid (nothing is written under runs/).
+ * @throws {UsageError} When `--force` names an unknown stage.
+ */
+export async function runExperiment(file: string, options: RunOptions): Promise<RunReport> {
+  const started = performance.now();
+  const denoConfig = options.denoConfig ?? DEFAULT_CONFIG;
+  const storeRoot = join(options.runsDir, ".store");
+  const memoDir = join(storeRoot, "memo");
+  // Validation must not write under runs/: memos are only read until it passes.
+  const catalog = new ModuleCatalog(memoDir, denoConfig);
+  const experiment = await loadExperiment(file, {
+    sets: options.sets,
+    builtins: options.builtins,
+    describe: catalog.describe,
+    memoDir,
+  });
+  trace("experiment loaded");
+  const forced = new Set<string>();
+  if (Array.isArray(options.force)) {
+    const names = experiment.stages.map((s) => s.name);
+    for (const name of options.force) {
+      if (!names.includes(name)) {
+        throw new UsageError(
+          `Cannot force stage "${name}": no such stage (stages: ${names.join(", ")})`,
+        );
+      }
+      forced.add(name);
+    }
+  } else if (options.force) {
+    for (const s of experiment.stages) forced.add(s.name);
+  }
+  const store = new Store(storeRoot);
+  experiment.saveMemo?.();
+  const engine = new Engine(experiment, store, catalog, options, forced, denoConfig);
+  const report = await engine.run();
+  report.seconds = (performance.now() - started) / 1000;
+  return report;
+}
+
+async function renderYaml(config: Record<string, unknown>, memoPath: string): Promise<string> {
+  const id = canonicalJson(config);
+  let memo: [string, string][] = [];
+  try {
+    memo = JSON.parse(Deno.readTextFileSync(memoPath));
+  } catch {
+    // Empty.
+  }
+  const hit = memo.find(([k]) => k === id);
+  if (hit) return hit[1];
+  const yaml = await import("yaml");
+  const text = yaml.stringify(config, { lineWidth: 0 });
+  memo = [...memo.slice(-31), [id, text]];
+  writeFileAtomic(memoPath, JSON.stringify(memo), { sync: false });
+  return text;
+}
+
+interface PrevState {
+  key: string;
+  components: KeyComponents;
+}
+
+class Engine {
+  #exp: Experiment;
+  #store: Store;
+  #catalog: ModuleCatalog;
+  #options: RunOptions;
+  #forced: Set<string>;
+  #denoConfig: string;
+  #fileMemo: FileHashMemo;
+  #keyMemo: KeyMemo;
+  #reports = new Map<string, StageReport>();
+  #components = new Map<string, KeyComponents>();
+  #outputs = new Map<string, Record<string, ContentHash>>();
+  #done = new Map<string, Promise<void>>();
+  #folder?: RunFolder;
+  #abort = new AbortController();
+  #state: Record<string, PrevState>;
+
+  constructor(
+    exp: Experiment,
+    store: Store,
+    catalog: ModuleCatalog,
+    options: RunOptions,
+    forced: Set<string>,
+    denoConfig: string,
+  ) {
+    this.#exp = exp;
+    this.#store = store;
+    this.#catalog = catalog;
+    this.#options = options;
+    this.#forced = forced;
+    this.#denoConfig = denoConfig;
+    this.#fileMemo = new FileHashMemo(store.memoPath("files.json"));
+    this.#keyMemo = new KeyMemo(store.memoPath("keys.json"));
+    this.#state = store.readState(exp.name) as Record<string, PrevState>;
+    if (options.signal) {
+      if (options.signal.aborted) this.#abort.abort();
+      else options.signal.addEventListener("abort", () => this.#abort.abort(), { once: true });
+    }
+  }
+
+  get #aborted(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
+  async run(): Promise<RunReport> {
+    const exp = this.#exp;
+    const dry = this.#options.dryRun ?? false;
+    const env: Promise<Environment> = dry
+      ? Promise.resolve({} as Environment)
+      : collectEnvironment(dirname(exp.file));
+    for (const stage of exp.stages) this.#reports.set(stage.name, emptyReport(stage));
+    if (!dry) {
+      trace("engine ready");
+      this.#store.sweepTemp();
+      recoverStaleRuns(join(this.#options.runsDir, exp.name));
+      this.#folder = RunFolder.create(join(this.#options.runsDir, exp.name), {
+        experiment: exp,
+        stages: () => [...this.#reports.values()],
+      });
+      this.#options.observer?.runStarted?.({
+        experiment: exp.name,
+        run: this.#folder.number,
+        dir: this.#folder.dir,
+        stages: exp.stages.length,
+      });
+    }
+    trace("run folder created");
+    const jobs = new Semaphore(Math.max(1, this.#options.jobs ?? navigator.hardwareConcurrency));
+    for (const stage of exp.stages) {
+      this.#done.set(stage.name, this.#stage(stage, jobs, dry));
+    }
+    await Promise.all(this.#done.values());
+    trace("stages done");
+    const stages = exp.stages.map((s) => this.#reports.get(s.name)!);
+    let status: RunReport["status"] = "succeeded";
+    if (dry) status = "dry-run";
+    else if (this.#aborted || stages.some((s) => s.status === "interrupted")) {
+      status = "interrupted";
+    } else if (stages.some((s) => s.status === "failed" || s.status === "blocked")) {
+      status = "failed";
+    }
+    this.#fileMemo.save();
+    this.#keyMemo.save();
+    this.#catalog.save();
+    if (!dry) {
+      const newState: Record<string, unknown> = {};
+      for (const [name, components] of this.#components) {
+        const key = this.#reports.get(name)!.key;
+        if (key) newState[name] = { key, components };
+      }
+      for (const [name, prev] of Object.entries(this.#state)) {
+        if (!(name in newState)) newState[name] = prev;
+      }
+      this.#store.writeState(exp.name, newState);
+      const yamlText = await renderYaml(exp.config, this.#store.memoPath("yaml.json"));
+      trace("yaml rendered");
+      const environment = await env;
+      trace("environment collected");
+      this.#folder!.finish(status as "succeeded" | "failed" | "interrupted", environment, yamlText);
+      trace("run folder finished");
+    }
+    return {
+      experiment: exp.name,
+      run: this.#folder?.number ?? null,
+      dir: this.#folder?.dir ?? null,
+      status,
+      stages,
+      seconds: 0,
+    };
+  }
+
+  async #hashDep(path: string): Promise<string> {
+    const h = await hashPath(path, { memo: this.#fileMemo });
+    return `${h.type}:${h.hash}`;
+  }
+
+  /** Builds a stage's key record; undefined when an upstream output is unknown (dry run). */
+  async #keyComponents(stage: StageDef): Promise<KeyComponents | undefined> {
+    const deps: Record<string, string> = {};
+    for (const [name, path] of Object.entries(stage.deps)) deps[name] = await this.#hashDep(path);
+    const inputs: Record<string, string> = {};
+    const params: Record<string, unknown> = {};
+    let seed: number | undefined;
+    const addRef = (ref: string): boolean => {
+      const parts = ref.split(".");
+      if (parts[0] === "stages") {
+        const out = this.#outputs.get(parts[1])?.[parts[3]];
+        if (!out) return false;
+        inputs[ref] = `${out.type}:${out.hash}`;
+      } else if (parts[0] === "params") {
+        let value: unknown = this.#exp.params;
+        for (const p of parts.slice(1)) value = (value as Record<string, unknown>)[p];
+        params[ref] = value;
+      } else if (parts[0] === "seed") {
+        seed = this.#exp.seed;
+      }
+      return true;
+    };
+    if (stage.kind === "run") {
+      for (const part of parseTemplate(stage.command!)) {
+        if ("ref" in part && !addRef(part.ref)) return undefined;
+      }
+      return {
+        v: KEY_VERSION,
+        kind: "run",
+        command: stage.command,
+        params,
+        seed,
+        deps,
+        inputs,
+        outs: stage.outs,
+      };
+    }
+    for (const ref of Object.values(stage.inputs)) {
+      if (!addRef(ref)) return undefined;
+    }
+    const code = await this.#catalog.fingerprint(stage.module!);
+    return {
+      v: KEY_VERSION,
+      kind: "ts",
+      code,
+      name: stage.name,
+      params: stage.params,
+      seed: this.#exp.seed,
+      deps,
+      inputs,
+      outs: stage.outs,
+      bind: stage.inputs,
+    };
+  }
+
+  #whyRun(stage: StageDef, components: KeyComponents, missing: boolean): string {
+    if (this.#forced.has(stage.name)) return "forced";
+    const prev = this.#state[stage.name];
+    if (missing) return "stored outputs missing";
+    if (!prev) return "no stored result";
+    const reasons = explainChange(prev.components, components);
+    if (reasons.length === 0) return "no stored result (previous attempt did not finish)";
+    return reasons.join("; ");
+  }
+
+  async #stage(stage: StageDef, jobs: Semaphore, dry: boolean): Promise<void> {
+    const report = this.#reports.get(stage.name)!;
+    await Promise.all(stage.needs.map((n) => this.#done.get(n)));
+    const finish = () => {
+      if (!dry) this.#folder!.stageChanged();
+      this.#options.observer?.stageFinished?.(report);
+    };
+    const bad = stage.needs.filter((n) => {
+      const s = this.#reports.get(n)!.status;
+      return s === "failed" || s === "blocked" || s === "interrupted";
+    });
+    if (bad.length > 0) {
+      const interrupted = bad.some((n) => this.#reports.get(n)!.status === "interrupted");
+      report.status = interrupted ? "interrupted" : "blocked";
+      report.reason = `upstream ${bad.join(", ")} ${interrupted ? "interrupted" : "failed"}`;
+      return finish();
+    }
+    if (this.#aborted) {
+      report.status = "interrupted";
+      report.reason = "not started";
+      return finish();
+    }
+    let components: KeyComponents | undefined;
+    try {
+      components = await this.#keyComponents(stage);
+    } catch (error) {
+      report.status = "failed";
+      report.reason = "cannot compute key";
+      report.error = `Cannot hash inputs of stage "${stage.name}": ${(error as Error).message}`;
+      return finish();
+    }
+    if (!components) {
+      const pending = stage.needs.filter((n) => this.#reports.get(n)!.status === "pending");
+      report.reason = `upstream ${pending.join(", ")} will run`;
+      return finish();
+    }
+    const key = await this.#keyMemo.key(components);
+    report.key = key;
+    this.#components.set(stage.name, components);
+    let entry = this.#forced.has(stage.name) ? undefined : this.#store.readResult(key);
+    let missing = false;
+    if (entry && !dry) {
+      if (this.#adopt(stage, report, entry, "cached")) return finish();
+      missing = true;
+      entry = undefined;
+    } else if (entry && dry) {
+      if (Object.values(entry.outputs).every((o) => this.#store.has(o))) {
+        this.#outputs.set(stage.name, entry.outputs);
+        report.status = "cached";
+        report.reason = "cached";
+        report.outputs = entry.outputs;
+        return finish();
+      }
+      missing = true;
+    }
+    report.reason = this.#whyRun(stage, components, missing);
+    if (dry) return finish();
+
+    await jobs.acquire();
+    try {
+      if (this.#aborted) {
+        report.status = "interrupted";
+        report.reason = "not started";
+        return finish();
+      }
+      using _lock = await this.#store.lockKey(key, {
+        onWait: (holder) =>
+          this.#options.observer?.waiting?.(
+            `stage ${stage.name}: waiting for the store lock of key ${
+              key.slice(0, 12)
+            } held by ${holder}`,
+          ),
+      });
+      if (!this.#forced.has(stage.name)) {
+        const fresh = this.#store.readResult(key);
+        if (fresh && this.#adopt(stage, report, fresh, "cached")) {
+          report.reason = "cached (computed by a concurrent runner)";
+          return finish();
+        }
+      }
+      await this.#execute(stage, report, key);
+      return finish();
+    } finally {
+      jobs.release();
+    }
+  }
+
+  /** Links a stored result into the run folder; false when objects are missing. */
+  #adopt(
+    stage: StageDef,
+    report: StageReport,
+    entry: StageResultEntry,
+    status: "cached" | "ran",
+  ): boolean {
+    try {
+      this.#folder!.link(stage, entry, this.#store);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+    this.#outputs.set(stage.name, entry.outputs);
+    report.status = status;
+    if (status === "cached") report.reason = "cached";
+    report.outputs = entry.outputs;
+    report.metrics = entry.metrics?.final ?? {};
+    report.facts = entry.facts ?? {};
+    report.seconds = status === "cached" ? 0 : entry.seconds;
+    return true;
+  }
+
+  #resolvePath(ref: string, stage: StageDef): string {
+    const parts = ref.split(".");
+    if (parts[0] === "deps") return stage.deps[parts[1]];
+    const upstream = this.#exp.stages.find((s) => s.name === parts[1])!;
+    return this.#folder!.outputPath(upstream.name, upstream.outs[parts[3]]);
+  }
+
+  async #execute(stage: StageDef, report: StageReport, key: string): Promise<void> {
+    const observer = this.#options.observer;
+    observer?.stageStarted?.(stage.name, report.reason);
+    const t0 = performance.now();
+    const tmp = this.#store.makeTempDir();
+    try {
+      const workDir = join(tmp.dir, "work");
+      Deno.mkdirSync(workDir);
+      const logFile = join(tmp.dir, "log.txt");
+      const metricsFile = join(tmp.dir, "metrics.jsonl");
+      const signal = this.#abort.signal;
+      let outcome;
+      if (stage.kind === "run") {
+        const command = renderTemplate(parseTemplate(stage.command!), (ref) => {
+          const root = ref.split(".")[0];
+          if (root === "seed") return String(this.#exp.seed);
+          if (root === "params") {
+            let value: unknown = this.#exp.params;
+            for (const p of ref.split(".").slice(1)) value = (value as Record<string, unknown>)[p];
+            return formatValue(value);
+          }
+          return shellQuote(this.#resolvePath(ref, stage));
+        });
+        outcome = await runShell(command, {
+          cwd: workDir,
+          logFile,
+          env: { DITTO_METRICS: metricsFile, DITTO_STAGE: stage.name },
+          signal,
+        });
+      } else {
+        const inputs: Record<string, string> = {};
+        for (const [name, ref] of Object.entries(stage.inputs)) {
+          inputs[name] = this.#resolvePath(ref, stage);
+        }
+        outcome = await runTypeScript({
+          module: stage.module!,
+          name: stage.name,
+          params: stage.params,
+          seed: this.#exp.seed,
+          inputs,
+          deps: stage.deps,
+          workDir,
+          outputs: Object.keys(stage.outs),
+          metricsFile,
+          checkpointDir: this.#store.checkpointDir(key),
+        }, {
+          logFile,
+          denoConfig: this.#denoConfig,
+          signal,
+          hooks: {
+            log: (message) => observer?.stageLog?.(stage.name, message),
+            progress: (state) => observer?.stageProgress?.(stage.name, state),
+          },
+        });
+      }
+      report.seconds = (performance.now() - t0) / 1000;
+      report.facts = outcome.facts;
+      if (outcome.status !== "ok") {
+        report.status = outcome.status === "interrupted" ? "interrupted" : "failed";
+        if (outcome.error) report.error = outcome.error;
+        this.#folder!.keepLog(stage.name, logFile);
+        return;
+      }
+      const missing = Object.entries(stage.outs).filter(([, path]) => {
+        try {
+          Deno.lstatSync(join(workDir, path));
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      if (missing.length > 0) {
+        report.status = "failed";
+        report.error = `Cannot store outputs: the stage did not create ${
+          missing.map(([n, p]) => `${n} (${p})`).join(", ")
+        }`;
+        this.#folder!.keepLog(stage.name, logFile);
+        return;
+      }
+      const outputs: Record<string, ContentHash> = {};
+      for (const [name, path] of Object.entries(stage.outs)) {
+        outputs[name] = await this.#store.ingest(join(workDir, path));
+      }
+      const entry: StageResultEntry = {
+        key,
+        stage: stage.name,
+        outputs,
+        facts: outcome.facts,
+        seconds: report.seconds,
+        created: new Date().toISOString(),
+      };
+      const metricsText = (() => {
+        try {
+          return Deno.readTextFileSync(metricsFile);
+        } catch {
+          return "";
+        }
+      })();
+      if (metricsText) {
+        const h = await this.#store.ingest(metricsFile);
+        entry.metrics = { hash: h.hash, final: finalMetrics(metricsText) };
+      }
+      entry.log = (await this.#store.ingest(logFile)).hash;
+      this.#store.writeResult(entry);
+      this.#store.dropCheckpoints(key);
+      this.#adopt(stage, report, entry, "ran");
+      report.seconds = (performance.now() - t0) / 1000;
+    } catch (error) {
+      report.status = "failed";
+      report.error = (error as Error).message;
+    } finally {
+      tmp.dispose();
+    }
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * Runs one stage in a child process: `sh -c` for `run:` stages, the stage host for TypeScript
+ * stages. Output goes to a log file; host messages become observer callbacks.
+ *
+ * @module
+ */
+
+import { fileURLToPath } from "node:url";
+import type { HostMessage, HostSpec } from "./stage_host.ts";
+
+/** How a stage process ended. */
+export interface ExecOutcome {
+  /** `ok`, `failed` or `interrupted`. */
+  status: "ok" | "failed" | "interrupted";
+  /** Why it failed (exit code, error message, log tail). */
+  error?: string;
+  /** Facts the stage reported. */
+  facts: Record<string, unknown>;
+}
+
+/** Callbacks of a running stage. */
+export interface ExecHooks {
+  /** A `ctx.log` line. */
+  log?: (message: string) => void;
+  /** Progress: total and done so far. */
+  progress?: (state: { done: number; total: number; unit: string; message?: string }) => void;
+}
+
+const TAIL_LINES = 20;
+
+class LogSink {
+  #file: Deno.FsFile;
+  #tail: string[] = [];
+  #partial = "";
+  #decoder = new TextDecoder();
+
+  constructor(path: string) {
+    this.#file = Deno.openSync(path, { write: true, create: true, append: true });
+  }
+
+  write(bytes: Uint8Array): void {
+    let off = 0;
+    while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    const lines = (this.#partial + this.#decoder.decode(bytes, { stream: true })).split("\n");
+    this.#partial = lines.pop() ?? "";
+    this.#tail.push(...lines);
+    if (this.#tail.length > TAIL_LINES) this.#tail.splice(0, this.#tail.length - TAIL_LINES);
+  }
+
+  writeText(text: string): void {
+    this.write(new TextEncoder().encode(text));
+  }
+
+  tail(): string {
+    return [...this.#tail, this.#partial].filter((l) => l !== "").join("\n");
+  }
+
+  close(): void {
+    this.#file.close();
+  }
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, sink: (chunk: Uint8Array) => void) {
+  for await (const chunk of stream) sink(chunk);
+}
+
+function killer(child: Deno.ChildProcess, signal: AbortSignal): () => void {
+  const onAbort = () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already exited.
+    }
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
+}
+
+/** Options of {@linkcode runShell}. */
+export interface RunShellOptions {
+  /** The stage's empty work dir (its cwd). */
+  cwd: string;
+  /** Log file (stdout and stderr). */
+  logFile: string;
+  /** Extra environment variables. */
+  env: Record<string, string>;
+  /** Aborts the command (SIGTERM). */
+  signal: AbortSignal;
+}
+
+/**
+ * Runs a shell command.
+ *
+ * @param command The resolved command.
+ * @param options Work dir, log, env and abort signal.
+ * @returns The outcome.
+ */
+export async function runShell(command: string, options: RunShellOptions): Promise<ExecOutcome> {
+  const log = new LogSink(options.logFile);
+  try {
+    const child = new Deno.Command("sh", {
+      args: ["-c", command],
+      cwd: options.cwd,
+      env: options.env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stop = killer(child, options.signal);
+    const [status] = await Promise.all([
+      child.status,
+      pump(child.stdout, (c) => log.write(c)),
+      pump(child.stderr, (c) => log.write(c)),
+    ]);
+    stop();
+    if (options.signal.aborted) return { status: "interrupted", facts: {} };
+    if (!status.success) {
+      const how = status.signal ? `killed by ${status.signal}` : `exit code ${status.code}`;
+      return { status: "failed", error: `command failed (${how})\n${log.tail()}`, facts: {} };
+    }
+    return { status: "ok", facts: {} };
+  } finally {
+    log.close();
+  }
+}
+
+/** Options of {@linkcode runTypeScript}. */
+export interface RunTypeScriptOptions {
+  /** Log file. */
+  logFile: string;
+  /** deno.json the host runs with (import map, node_modules). */
+  denoConfig?: string;
+  /** Aborts the stage (SIGTERM to the host; its AbortSignal fires). */
+  signal: AbortSignal;
+  /** Callbacks. */
+  hooks: ExecHooks;
+}
+
+const HOST = fileURLToPath(new URL("./stage_host.ts", import.meta.url));
+
+/**
+ * Runs a TypeScript stage in a stage host child process.
+ *
+ * @param spec What the host needs.
+ * @param options Log, config, signal and callbacks.
+ * @returns The outcome.
+ */
+export async function runTypeScript(
+  spec: HostSpec,
+  options: RunTypeScriptOptions,
+): Promise<ExecOutcome> {
+  const log = new LogSink(options.logFile);
+  const facts: Record<string, unknown> = {};
+  let error: string | undefined;
+  const progress = { done: 0, total: 0, unit: "steps", message: undefined as string | undefined };
+  try {
+    const args = ["run", "-A", "--no-prompt"];
+    if (options.denoConfig) args.push(`--config=${options.denoConfig}`);
+    args.push(HOST);
+    const child = new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: spec.workDir,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stop = killer(child, options.signal);
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(JSON.stringify(spec) + "\n"));
+    // stdin stays open: the host treats its end as the runner's death.
+    const decoder = new TextDecoder();
+    let partial = "";
+    const onStdout = (chunk: Uint8Array) => {
+      const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        if (!line.startsWith("\x1e")) {
+          log.writeText(line + "\n");
+          continue;
+        }
+        let message: HostMessage;
+        try {
+          message = JSON.parse(line.slice(1));
+        } catch {
+          log.writeText(line.slice(1) + "\n");
+          continue;
+        }
+        switch (message.t) {
+          case "log":
+            log.writeText(message.message + "\n");
+            options.hooks.log?.(message.message);
+            break;
+          case "total":
+            progress.total = message.total;
+            if (message.unit) progress.unit = message.unit;
+            options.hooks.progress?.({ ...progress });
+            break;
+          case "advance":
+            progress.done += message.by;
+            progress.message = message.message;
+            options.hooks.progress?.({ ...progress });
+            break;
+          case "facts":
+            Object.assign(facts, message.facts);
+            break;
+          case "error":
+            error = message.message;
+            log.writeText(message.message + "\n");
+            break;
+        }
+      }
+    };
+    const [status] = await Promise.all([
+      child.status,
+      pump(child.stdout, onStdout),
+      pump(child.stderr, (c) => log.write(c)),
+    ]);
+    stop();
+    try {
+      await writer.close();
+    } catch {
+      // The host already exited.
+    }
+    if (partial) log.writeText(partial + "\n");
+    if (status.code === 130 || options.signal.aborted) return { status: "interrupted", facts };
+    if (!status.success) {
+      const how = status.signal ? `killed by ${status.signal}` : `exit code ${status.code}`;
+      return {
+        status: "failed",
+        error: error ?? `stage host failed (${how})\n${log.tail()}`,
+        facts,
+      };
+    }
+    return { status: "ok", facts };
+  } finally {
+    log.close();
+  }
+}

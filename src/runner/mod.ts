@@ -1,0 +1,30 @@
+/**
+ * The generic experiment runner: YAML stage DAGs, content-addressed cache, numbered runs.
+ *
+ * @example Run an experiment
+ * ```ts
+ * import { runExperiment } from "./mod.ts";
+ * const report = await runExperiment("experiments/smoke.yaml", { runsDir: "runs" });
+ * console.log(report.status);
+ * ```
+ *
+ * @module
+ */
+
+export * from "./stage.ts";
+export * from "./rng.ts";
+export * from "./errors.ts";
+export {
+  defaultRunsDir,
+  type ProgressState,
+  runExperiment,
+  type RunObserver,
+  type RunOptions,
+  type RunReport,
+  type StageReport,
+  type StageStatus,
+} from "./engine.ts";
+export { type Experiment, loadExperiment, type StageDef, type StageMeta } from "./experiment.ts";
+export { listRuns, readRun, type RunSummary } from "./runs.ts";
+export type { RunRecord } from "./run_folder.ts";
+export type { Environment } from "./environment.ts";

@@ -1,0 +1,296 @@
+/**
+ * Numbered run folders: `runs/<experiment>/<NNNN>/` with `run.json`, `config.yaml`,
+ * `metrics/<stage>.jsonl`, `logs/<stage>.log` and one folder per stage linking its outputs;
+ * `runs/<experiment>/latest` points to the newest run.
+ *
+ * A running run holds a flock on its `.lock` and has a marker in `.active/`; a marker whose
+ * lock is free belongs to a killed runner, and the next run marks that run `interrupted`.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import type { Environment } from "./environment.ts";
+import type { Experiment, StageDef } from "./experiment.ts";
+import type { StageReport } from "./engine.ts";
+import type { StageResultEntry, Store } from "./store.ts";
+import { writeFileAtomic } from "./store.ts";
+
+/** The contents of `run.json`. */
+export interface RunRecord {
+  /** Experiment name. */
+  experiment: string;
+  /** Run number. */
+  run: number;
+  /** `running`, `succeeded`, `failed` or `interrupted`. */
+  status: "running" | "succeeded" | "failed" | "interrupted";
+  /** ISO start time. */
+  started: string;
+  /** ISO end time, or null while running. */
+  finished: string | null;
+  /** Wall-clock seconds. */
+  seconds: number;
+  /** The experiment file that was run. */
+  file: string;
+  /** Runner process. */
+  pid: number;
+  /** Machine name. */
+  host: string;
+  /** Machine and code versions (null until the run finishes). */
+  environment: Environment | null;
+  /** The resolved experiment (also in `config.yaml`). */
+  config: Record<string, unknown>;
+  /** Per-stage outcomes. */
+  stages: StageReport[];
+}
+
+/** Options of {@linkcode RunFolder.create}. */
+export interface RunFolderOptions {
+  /** The experiment being run. */
+  experiment: Experiment;
+  /** Current stage reports (read when `run.json` is rewritten). */
+  stages: () => StageReport[];
+}
+
+const NUMBER = /^\d{4,}$/;
+const WRITE_EVERY_MS = 1000;
+
+/** Pads a run number to four digits. */
+export function runId(n: number): string {
+  return String(n).padStart(4, "0");
+}
+
+/** One run folder being written by this process. */
+export class RunFolder {
+  /** Run number. */
+  readonly number: number;
+  /** Absolute folder. */
+  readonly dir: string;
+  #expDir: string;
+  #record: RunRecord;
+  #stages: () => StageReport[];
+  #lock: Deno.FsFile;
+  #lastWrite = 0;
+  #started = performance.now();
+  #madeDirs = new Set<string>();
+
+  private constructor(
+    expDir: string,
+    number: number,
+    lock: Deno.FsFile,
+    options: RunFolderOptions,
+  ) {
+    this.#expDir = expDir;
+    this.number = number;
+    this.dir = join(expDir, runId(number));
+    this.#lock = lock;
+    this.#stages = options.stages;
+    this.#record = {
+      experiment: options.experiment.name,
+      run: number,
+      status: "running",
+      started: new Date().toISOString(),
+      finished: null,
+      seconds: 0,
+      file: options.experiment.file,
+      pid: Deno.pid,
+      host: Deno.hostname(),
+      environment: null,
+      config: options.experiment.config,
+      stages: [],
+    };
+  }
+
+  /**
+   * Allocates the next run number and creates its folder (safe against concurrent runners).
+   *
+   * @param expDir `runs/<experiment>`.
+   * @param options The experiment and a reader of stage reports.
+   * @returns The run folder, locked by this process.
+   */
+  static create(expDir: string, options: RunFolderOptions): RunFolder {
+    Deno.mkdirSync(join(expDir, ".active"), { recursive: true });
+    let next = 1;
+    for (const entry of Deno.readDirSync(expDir)) {
+      if (entry.isDirectory && NUMBER.test(entry.name)) {
+        next = Math.max(next, Number(entry.name) + 1);
+      }
+    }
+    while (true) {
+      const dir = join(expDir, runId(next));
+      try {
+        Deno.mkdirSync(dir);
+      } catch (error) {
+        if (error instanceof Deno.errors.AlreadyExists) {
+          next++;
+          continue;
+        }
+        throw error;
+      }
+      const lock = Deno.openSync(join(dir, ".lock"), { write: true, create: true });
+      lock.lockSync(true);
+      Deno.writeTextFileSync(join(expDir, ".active", runId(next)), `${Deno.pid}\n`);
+      const folder = new RunFolder(expDir, next, lock, options);
+      Deno.mkdirSync(join(dir, "metrics"));
+      Deno.mkdirSync(join(dir, "logs"));
+      folder.#write();
+      return folder;
+    }
+  }
+
+  /** Where output `relPath` of `stage` lives in this run. */
+  outputPath(stage: string, relPath: string): string {
+    return join(this.dir, stage, relPath);
+  }
+
+  #mkdir(dir: string): void {
+    if (this.#madeDirs.has(dir)) return;
+    Deno.mkdirSync(dir, { recursive: true });
+    this.#madeDirs.add(dir);
+  }
+
+  /**
+   * Links a stored result's outputs, metrics and log into this run.
+   *
+   * @throws {Deno.errors.NotFound} When an object is missing from the store.
+   */
+  link(stage: StageDef, entry: StageResultEntry, store: Store): void {
+    for (const [name, content] of Object.entries(entry.outputs)) {
+      const rel = stage.outs[name];
+      if (rel === undefined) continue;
+      const dest = this.outputPath(stage.name, rel);
+      this.#mkdir(dirname(dest));
+      store.materialize(content, dest);
+    }
+    if (entry.metrics) {
+      store.materialize(
+        { type: "file", hash: entry.metrics.hash, bytes: 0 },
+        join(this.dir, "metrics", `${stage.name}.jsonl`),
+      );
+    }
+    if (entry.log) {
+      try {
+        store.materialize(
+          { type: "file", hash: entry.log, bytes: 0 },
+          join(this.dir, "logs", `${stage.name}.log`),
+        );
+      } catch {
+        // A missing log does not invalidate a result.
+      }
+    }
+  }
+
+  /** Keeps the log of a stage that failed or was interrupted. */
+  keepLog(stage: string, logFile: string): void {
+    try {
+      Deno.copyFileSync(logFile, join(this.dir, "logs", `${stage}.log`));
+    } catch {
+      // No log.
+    }
+  }
+
+  /** Rewrites `run.json` at most once a second while the run goes on. */
+  stageChanged(): void {
+    if (performance.now() - this.#lastWrite < WRITE_EVERY_MS) return;
+    this.#write();
+  }
+
+  #write(): void {
+    this.#record.stages = this.#stages();
+    this.#record.seconds = (performance.now() - this.#started) / 1000;
+    writeFileAtomic(join(this.dir, "run.json"), JSON.stringify(this.#record, null, 2) + "\n", {
+      sync: false,
+    });
+    this.#lastWrite = performance.now();
+  }
+
+  /**
+   * Writes the final `run.json` and `config.yaml`, points `latest` here and releases the lock.
+   *
+   * @param status The run's status.
+   * @param environment The collected environment.
+   * @param configYaml The resolved experiment as YAML text.
+   */
+  finish(
+    status: RunRecord["status"],
+    environment: Environment,
+    configYaml: string,
+  ): void {
+    this.#record.status = status;
+    this.#record.finished = new Date().toISOString();
+    this.#record.environment = environment;
+    writeFileAtomic(join(this.dir, "config.yaml"), configYaml, { sync: false });
+    this.#write();
+    const latest = join(this.#expDir, "latest");
+    const tmp = `${latest}.${Deno.pid}.tmp`;
+    try {
+      try {
+        Deno.removeSync(tmp);
+      } catch {
+        // No leftover.
+      }
+      Deno.symlinkSync(runId(this.number), tmp);
+      Deno.renameSync(tmp, latest);
+    } catch {
+      // Symlinks may be unavailable (Windows): fall back to a file naming the run.
+      writeFileAtomic(latest, runId(this.number) + "\n", { sync: false });
+    }
+    try {
+      Deno.removeSync(join(this.#expDir, ".active", runId(this.number)));
+    } catch {
+      // Already gone.
+    }
+    this.#lock.close();
+  }
+}
+
+/**
+ * Marks runs of dead runners (marker present, lock free) as interrupted.
+ *
+ * @param expDir `runs/<experiment>`.
+ * @returns The run numbers that were marked.
+ */
+export function recoverStaleRuns(expDir: string): number[] {
+  const marked: number[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(join(expDir, ".active"))];
+  } catch {
+    return marked;
+  }
+  for (const entry of entries) {
+    if (!NUMBER.test(entry.name)) continue;
+    const dir = join(expDir, entry.name);
+    let lock: Deno.FsFile | undefined;
+    try {
+      lock = Deno.openSync(join(dir, ".lock"), { read: true, write: true });
+      if (!lock.tryLockSync(true)) continue;
+      const path = join(dir, "run.json");
+      const record = JSON.parse(Deno.readTextFileSync(path)) as RunRecord;
+      if (record.status === "running") {
+        record.status = "interrupted";
+        record.finished = new Date().toISOString();
+        for (const stage of record.stages) {
+          if (stage.status === "pending") {
+            stage.status = "interrupted";
+            stage.reason = stage.reason
+              ? `${stage.reason}; runner was killed`
+              : "runner was killed";
+          }
+        }
+        writeFileAtomic(path, JSON.stringify(record, null, 2) + "\n");
+        marked.push(Number(entry.name));
+      }
+    } catch {
+      // A half-created run without run.json: nothing to mark.
+    } finally {
+      lock?.close();
+    }
+    try {
+      Deno.removeSync(join(expDir, ".active", entry.name));
+    } catch {
+      // Another runner recovered it first.
+    }
+  }
+  return marked;
+}

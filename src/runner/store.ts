@@ -1,0 +1,379 @@
+/**
+ * The content-addressed store (default `runs/.store/`):
+ *
+ * ```text
+ * objects/ab/<blake3>      immutable, read-only files and directory manifests
+ * results/ab/<key>.json    stage-result index: cache key -> outputs, metrics, log, facts
+ * checkpoints/<key>/       checkpoints of unfinished TypeScript stages
+ * state/<experiment>.json  last key components per stage (for rerun reasons)
+ * memo/                    (path, size, mtime, inode) -> hash memos
+ * locks/ab/<key>           one flock per cache key while a runner computes it
+ * tmp/<id>/                work dirs; a dir whose flock is free belongs to a dead runner
+ * ```
+ *
+ * Every write is temp-file + fsync + rename, and a result enters the index only after all of
+ * its objects are durable, so SIGKILL at any instant leaves the store consistent.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { canonicalJson, type ContentHash, hashPath, type Manifest } from "./hash.ts";
+
+/** One stored stage result. */
+export interface StageResultEntry {
+  /** The cache key. */
+  key: string;
+  /** Stage name that produced it (informational). */
+  stage: string;
+  /** Output name -> content hash. */
+  outputs: Record<string, ContentHash>;
+  /** Metrics JSON lines object, if any. */
+  metrics?: { hash: string; final: Record<string, number> };
+  /** Combined stdout/stderr object. */
+  log?: string;
+  /** Facts reported by the stage. */
+  facts?: Record<string, unknown>;
+  /** Seconds the stage took when it ran. */
+  seconds: number;
+  /** When it was stored (ISO). */
+  created: string;
+}
+
+/** Options of {@linkcode writeFileAtomic}. */
+export interface WriteFileAtomicOptions {
+  /** File mode set before the rename. */
+  mode?: number;
+  /** fsync before the rename (durable across power loss, not only crash-consistent). @default {true} */
+  sync?: boolean;
+}
+
+/** Writes a file atomically: temp file, optional fsync, rename. */
+export function writeFileAtomic(
+  path: string,
+  data: Uint8Array | string,
+  options: WriteFileAtomicOptions = {},
+): void {
+  const { mode, sync = true } = options;
+  const tmp = `${path}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const file = Deno.openSync(tmp, { write: true, create: true, truncate: true });
+  try {
+    let off = 0;
+    while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+    if (sync) file.syncSync();
+  } finally {
+    file.close();
+  }
+  if (mode !== undefined) Deno.chmodSync(tmp, mode);
+  Deno.renameSync(tmp, path);
+}
+
+function syncDir(path: string): void {
+  try {
+    const dir = Deno.openSync(path, { read: true });
+    try {
+      dir.syncSync();
+    } finally {
+      dir.close();
+    }
+  } catch {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+  }
+}
+
+/** Options of {@linkcode Store.lockKey}. */
+export interface LockKeyOptions {
+  /** Called once if another process holds the lock and this one must wait. */
+  onWait?: (holder: string) => void;
+}
+
+/** A held lock; release it with `using` or `release()`. */
+export interface HeldLock extends Disposable {
+  /** Releases the lock. */
+  release(): void;
+}
+
+/** The content-addressed store. */
+export class Store {
+  /** Root folder of the store. */
+  readonly root: string;
+
+  /** @param root The store folder; created if missing. */
+  constructor(root: string) {
+    this.root = root;
+    for (const sub of ["objects", "results", "checkpoints", "state", "memo", "locks", "tmp"]) {
+      Deno.mkdirSync(join(root, sub), { recursive: true });
+    }
+  }
+
+  /** Path of a stored object. */
+  objectPath(hash: string): string {
+    return join(this.root, "objects", hash.slice(0, 2), hash);
+  }
+
+  /** Path of a memo file. */
+  memoPath(name: string): string {
+    return join(this.root, "memo", name);
+  }
+
+  #ensureShard(path: string): void {
+    Deno.mkdirSync(dirname(path), { recursive: true });
+  }
+
+  /** Stores bytes already known to hash to `hash` (no-op if present). */
+  putBytes(hash: string, data: Uint8Array | string): void {
+    const path = this.objectPath(hash);
+    try {
+      Deno.statSync(path);
+      return;
+    } catch {
+      // Not stored yet.
+    }
+    this.#ensureShard(path);
+    writeFileAtomic(path, data, { mode: 0o444 });
+  }
+
+  /** Moves a finished file into the store under its hash (fsync, read-only, rename). */
+  adoptFile(source: string, hash: string): void {
+    const path = this.objectPath(hash);
+    try {
+      Deno.statSync(path);
+      Deno.removeSync(source);
+      return;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    this.#ensureShard(path);
+    const file = Deno.openSync(source, { read: true, write: true });
+    try {
+      file.syncSync();
+    } finally {
+      file.close();
+    }
+    Deno.chmodSync(source, 0o444);
+    Deno.renameSync(source, path);
+  }
+
+  /**
+   * Moves an output (file or directory) into the store.
+   *
+   * @param path The output inside a work dir; it is consumed.
+   * @returns Its content hash.
+   * @throws {TypeError} For symbolic links or special files.
+   */
+  async ingest(path: string): Promise<ContentHash> {
+    const result = await hashPath(path, {
+      rejectSymlinks: true,
+      onFile: (file, hash) => this.adoptFile(file, hash),
+      onManifest: (hash, text) => this.putBytes(hash, text),
+    });
+    syncDir(join(this.root, "objects"));
+    return result;
+  }
+
+  /** Reads a directory manifest. */
+  readManifest(hash: string): Manifest {
+    return JSON.parse(Deno.readTextFileSync(this.objectPath(hash)));
+  }
+
+  /**
+   * Links a stored output at `dest` (hardlinks, copying where linking fails).
+   *
+   * @throws {Deno.errors.NotFound} When an object is missing from the store.
+   */
+  materialize(content: ContentHash, dest: string): void {
+    if (content.type === "file") {
+      const source = this.objectPath(content.hash);
+      try {
+        Deno.linkSync(source, dest);
+      } catch (error) {
+        if (error instanceof Deno.errors.AlreadyExists) {
+          Deno.removeSync(dest);
+          Deno.linkSync(source, dest);
+        } else if (error instanceof Deno.errors.NotFound) {
+          throw error;
+        } else {
+          Deno.copyFileSync(source, dest);
+          Deno.chmodSync(dest, 0o444);
+        }
+      }
+      return;
+    }
+    const manifest = this.readManifest(content.hash);
+    Deno.mkdirSync(dest, { recursive: true });
+    for (const [name, child] of Object.entries(manifest.entries)) {
+      this.materialize(child, join(dest, name));
+    }
+  }
+
+  /** Whether every object of an output is present (files: one stat; dirs: the whole tree). */
+  has(content: ContentHash): boolean {
+    try {
+      if (content.type === "file") return Deno.statSync(this.objectPath(content.hash)).isFile;
+      const manifest = this.readManifest(content.hash);
+      return Object.values(manifest.entries).every((c) => this.has(c));
+    } catch {
+      return false;
+    }
+  }
+
+  #resultPath(key: string): string {
+    return join(this.root, "results", key.slice(0, 2), `${key}.json`);
+  }
+
+  /** Reads a stored result; a missing or corrupt entry is a miss. */
+  readResult(key: string): StageResultEntry | undefined {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(this.#resultPath(key));
+    } catch {
+      return undefined;
+    }
+    try {
+      const entry = JSON.parse(text) as StageResultEntry;
+      if (entry.key !== key || typeof entry.outputs !== "object") return undefined;
+      return entry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Commits a result (the last step of a stage: its objects must already be stored). */
+  writeResult(entry: StageResultEntry): void {
+    const path = this.#resultPath(entry.key);
+    this.#ensureShard(path);
+    writeFileAtomic(path, JSON.stringify(entry, null, 1));
+    syncDir(dirname(path));
+  }
+
+  /** Folder of a key's checkpoints (created). */
+  checkpointDir(key: string): string {
+    const dir = join(this.root, "checkpoints", key);
+    Deno.mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+
+  /** Drops a key's checkpoints once its result is stored. */
+  dropCheckpoints(key: string): void {
+    try {
+      Deno.removeSync(join(this.root, "checkpoints", key), { recursive: true });
+    } catch {
+      // Nothing saved.
+    }
+  }
+
+  /** Last key components per stage of an experiment. */
+  readState(experiment: string): Record<string, unknown> {
+    try {
+      return JSON.parse(Deno.readTextFileSync(join(this.root, "state", `${experiment}.json`)));
+    } catch {
+      return {};
+    }
+  }
+
+  /** Replaces an experiment's state atomically. */
+  writeState(experiment: string, state: Record<string, unknown>): void {
+    writeFileAtomic(join(this.root, "state", `${experiment}.json`), canonicalJson(state), {
+      sync: false,
+    });
+  }
+
+  /**
+   * Takes the lock of one cache key, waiting for another runner that holds it.
+   *
+   * @param key The cache key.
+   * @param options `onWait` is called once before blocking.
+   * @returns The held lock.
+   */
+  async lockKey(key: string, options: LockKeyOptions = {}): Promise<HeldLock> {
+    const path = join(this.root, "locks", key.slice(0, 2), key);
+    this.#ensureShard(path);
+    const file = await Deno.open(path, { read: true, write: true, create: true });
+    if (!(await file.tryLock(true))) {
+      let holder = "another runner";
+      try {
+        holder = Deno.readTextFileSync(path) || holder;
+      } catch {
+        // Unknown holder.
+      }
+      options.onWait?.(holder);
+      await file.lock(true);
+    }
+    const info = new TextEncoder().encode(`pid ${Deno.pid} on ${Deno.hostname()}`);
+    try {
+      await file.truncate(0);
+      await file.write(info);
+    } catch {
+      // The holder note is informational.
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      file.close();
+    };
+    return { release, [Symbol.dispose]: release };
+  }
+
+  /**
+   * Creates a fresh temporary folder owned (flocked) by this process, and removes folders
+   * left behind by dead runners.
+   *
+   * @returns The folder and a function that removes it.
+   */
+  makeTempDir(): { dir: string; dispose: () => void } {
+    const tmpRoot = join(this.root, "tmp");
+    const dir = Deno.makeTempDirSync({ dir: tmpRoot, prefix: `${Deno.pid}-` });
+    const lockFile = Deno.openSync(join(dir, ".owner"), { write: true, create: true });
+    lockFile.lockSync(true);
+    return {
+      dir,
+      dispose: () => {
+        try {
+          Deno.removeSync(dir, { recursive: true });
+        } catch {
+          // Already gone.
+        }
+        lockFile.close();
+      },
+    };
+  }
+
+  /** Removes temporary folders whose owner process has died (their flock is free). */
+  sweepTemp(): void {
+    const tmpRoot = join(this.root, "tmp");
+    for (const entry of Deno.readDirSync(tmpRoot)) {
+      const dir = join(tmpRoot, entry.name);
+      let file: Deno.FsFile | undefined;
+      try {
+        file = Deno.openSync(join(dir, ".owner"), { read: true, write: true });
+        if (!file.tryLockSync(true)) continue;
+      } catch {
+        // No owner file: a half-created folder, safe to remove.
+      } finally {
+        file?.close();
+      }
+      try {
+        makeWritable(dir);
+        Deno.removeSync(dir, { recursive: true });
+      } catch {
+        // Another runner may be sweeping it.
+      }
+    }
+  }
+}
+
+function makeWritable(dir: string): void {
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory) {
+        Deno.chmodSync(path, 0o755);
+        makeWritable(path);
+      }
+    }
+  } catch {
+    // Best effort.
+  }
+}

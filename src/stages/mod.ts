@@ -1,0 +1,11 @@
+/**
+ * Registry of built-in stages: `uses: <name>` in an experiment resolves to the module URL
+ * here. The CLI passes this object to the runner (the runner never imports it itself).
+ *
+ * @module
+ */
+
+/** Built-in stage name -> module URL (a `file:` URL whose default export is a stage). */
+export const builtinStages: Record<string, string> = {
+  "worldmodels/collect": new URL("./worldmodels/collect.ts", import.meta.url).href,
+};
