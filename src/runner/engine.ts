@@ -47,6 +47,8 @@ export interface StageReport {
   facts: Record<string, unknown>;
   /** Whether the stage declares itself deterministic. */
   deterministic: boolean;
+  /** Code fingerprint of a TypeScript stage (files and npm versions), for diff and export. */
+  code?: CodeFingerprint;
   /** Failure message. */
   error?: string;
 }
@@ -552,6 +554,7 @@ class Engine {
     }
     const key = await this.#keyMemo.key(components);
     report.key = key;
+    if (components.code) report.code = components.code;
     this.#components.set(stage.name, components);
     let entry = this.#forced.has(stage.name) ? undefined : this.#store.readResult(key);
     let missing = false;

@@ -1,0 +1,188 @@
+import { join } from "node:path";
+import { blake3Hex } from "../../src/runner/hash.ts";
+import { Store } from "../../src/runner/store.ts";
+import { assert, assertEquals, assertMatch, CLI, tempProject } from "./_helpers.ts";
+
+/** Checks every stored result: each object exists and its bytes hash to its name. */
+async function assertStoreConsistent(storeRoot: string): Promise<number> {
+  const store = new Store(storeRoot);
+  let results = 0;
+  const check = async (content: { type: string; hash: string }) => {
+    const bytes = Deno.readFileSync(store.objectPath(content.hash));
+    assertEquals(await blake3Hex(bytes), content.hash, `object ${content.hash} is intact`);
+    if (content.type === "dir") {
+      for (const child of Object.values(store.readManifest(content.hash).entries)) {
+        await check(child);
+      }
+    }
+  };
+  for (const shard of Deno.readDirSync(join(storeRoot, "results"))) {
+    for (const file of Deno.readDirSync(join(storeRoot, "results", shard.name))) {
+      const key = file.name.replace(/\.json$/, "");
+      const entry = store.readResult(key);
+      assert(entry, `result ${file.name} parses`);
+      for (const content of Object.values(entry.outputs)) await check(content);
+      results++;
+    }
+  }
+  return results;
+}
+
+function spawnCli(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function finish(child: Deno.ChildProcess) {
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+Deno.test("Store.ingest() stores files and trees read-only and materialize() links them back", async () => {
+  await using p = await tempProject({ "out/a.txt": "a", "out/sub/b.txt": "bb", "f.txt": "f" });
+  const store = new Store(join(p.dir, "store"));
+  const file = await store.ingest(join(p.dir, "f.txt"));
+  assertEquals(file, { type: "file", hash: await blake3Hex("f"), bytes: 1 });
+  const tree = await store.ingest(join(p.dir, "out"));
+  assertEquals(tree.type, "dir");
+  assertEquals(tree.bytes, 3);
+  assert(store.has(tree));
+  store.materialize(tree, join(p.dir, "copy"));
+  assertEquals(p.read("copy/sub/b.txt"), "bb");
+  assertEquals(Deno.statSync(store.objectPath(file.hash)).mode! & 0o777, 0o444);
+  // The same content ingested again is stored once.
+  p.write("g.txt", "f");
+  assertEquals((await store.ingest(join(p.dir, "g.txt"))).hash, file.hash);
+});
+
+Deno.test("Store.readResult() treats a corrupt entry as a miss", async () => {
+  await using p = await tempProject({});
+  const store = new Store(join(p.dir, "store"));
+  const key = "ab".repeat(32);
+  store.writeResult({ key, stage: "s", outputs: {}, seconds: 0, created: "" });
+  assert(store.readResult(key));
+  Deno.writeTextFileSync(join(p.dir, "store/results/ab", `${key}.json`), "{trunc");
+  assertEquals(store.readResult(key), undefined);
+});
+
+const SLOW_STAGE = `export default {
+  description: "counts slowly with a checkpoint per step",
+  params: { steps: { type: "integer", default: 5, description: "steps" },
+            delay_ms: { type: "integer", default: 150, description: "wait per step" } },
+  inputs: { prep: { description: "anything" } },
+  outputs: ["out.json"],
+  async run(ctx) {
+    const state = (await ctx.checkpoints.load("state")) ?? { step: 0, values: [] };
+    const resumedFrom = state.step;
+    ctx.progress.total(ctx.params.steps);
+    for (let s = state.step; s < ctx.params.steps; s++) {
+      if (ctx.signal.aborted) return;
+      await new Promise((r) => setTimeout(r, ctx.params.delay_ms));
+      state.values.push(ctx.rng.fork("step" + s).nextUint32());
+      state.step = s + 1;
+      await ctx.checkpoints.save("state", state);
+      ctx.progress.advance();
+    }
+    await Deno.writeTextFile(ctx.output("out.json"), JSON.stringify({ resumedFrom, values: state.values }));
+  },
+};
+`;
+
+Deno.test("SIGKILL of a runner during a stage leaves the store consistent; the rerun resumes from the checkpoint", async () => {
+  await using p = await tempProject({
+    "k.yaml": `name: k
+stages:
+  prep: { run: "echo 1 2 3 > p.txt", outs: { p: p.txt } }
+  slow:
+    uses: ./slow.ts
+    inputs: { prep: "\${stages.prep.outs.p}" }
+`,
+    "slow.ts": SLOW_STAGE,
+  });
+  const args = ["run", join(p.dir, "k.yaml"), "--runs", p.runsDir, "--json"];
+  const child = spawnCli(args);
+  const checkpoints = join(p.runsDir, ".store/checkpoints");
+  const progress = () => {
+    try {
+      for (const key of Deno.readDirSync(checkpoints)) {
+        const state = JSON.parse(Deno.readTextFileSync(join(checkpoints, key.name, "state")));
+        return state.step as number;
+      }
+    } catch {
+      // Not yet.
+    }
+    return 0;
+  };
+  await waitFor(() => progress() >= 2, "two checkpoints");
+  child.kill("SIGKILL");
+  await child.status;
+  await child.stdout.cancel();
+  await child.stderr.cancel();
+  // The orphaned stage host notices the runner is gone and stops.
+  await new Promise((r) => setTimeout(r, 400));
+  const killedRecord = JSON.parse(p.read("runs/k/0001/run.json"));
+  assertEquals(killedRecord.status, "running");
+  assertEquals(await assertStoreConsistent(join(p.runsDir, ".store")), 1, "only prep is stored");
+
+  const rerun = await finish(spawnCli(args));
+  assertEquals(rerun.code, 0, rerun.stderr);
+  const report = JSON.parse(rerun.stdout);
+  assertEquals(report.stages.map((s: { status: string }) => s.status), ["cached", "ran"]);
+  const out = JSON.parse(p.read("runs/k/0002/slow/out.json"));
+  assert(out.resumedFrom >= 2, `resumed from step ${out.resumedFrom}`);
+  assertEquals(JSON.parse(p.read("runs/k/0001/run.json")).status, "interrupted");
+  assertEquals(await assertStoreConsistent(join(p.runsDir, ".store")), 2);
+  assertEquals([...Deno.readDirSync(join(p.runsDir, ".store/tmp"))], []);
+  assertEquals([...Deno.readDirSync(checkpoints)], [], "checkpoints dropped after success");
+  // The resumed result equals an uninterrupted run's.
+  const fresh = await finish(spawnCli([...args, "--force", "slow"]));
+  assertEquals(fresh.code, 0, fresh.stderr);
+  const full = JSON.parse(p.read("runs/k/0003/slow/out.json"));
+  assertEquals(full.resumedFrom, 0);
+  assertEquals(full.values, out.values);
+});
+
+Deno.test("Two runners on one store: one computes a stage, the other waits with a message and reuses it", async () => {
+  await using p = await tempProject({});
+  const counter = join(p.dir, "count.txt");
+  p.write(
+    "c.yaml",
+    `name: c
+stages:
+  slow: { run: "sleep 1.5; echo x >> ${counter}; echo done > o.txt", outs: { o: o.txt } }
+`,
+  );
+  const args = ["run", join(p.dir, "c.yaml"), "--runs", p.runsDir, "--json"];
+  const first = spawnCli(args);
+  const tmp = join(p.runsDir, ".store/tmp");
+  await waitFor(() => {
+    try {
+      return [...Deno.readDirSync(tmp)].length > 0;
+    } catch {
+      return false;
+    }
+  }, "the first runner to start its stage");
+  const second = spawnCli(args);
+  const [a, b] = await Promise.all([finish(first), finish(second)]);
+  assertEquals([a.code, b.code], [0, 0], a.stderr + b.stderr);
+  assertEquals(p.read("count.txt"), "x\n", "the stage ran exactly once");
+  const ra = JSON.parse(a.stdout), rb = JSON.parse(b.stdout);
+  assertEquals([ra.run, rb.run].sort(), [1, 2]);
+  assertEquals(ra.stages[0].status, "ran");
+  assertEquals(rb.stages[0].status, "cached");
+  assertEquals(rb.stages[0].reason, "cached (computed by a concurrent runner)");
+  assertMatch(b.stderr, /waiting for the store lock of key [0-9a-f]{12} held by pid \d+/);
+  assertEquals(await assertStoreConsistent(join(p.runsDir, ".store")), 1);
+});
