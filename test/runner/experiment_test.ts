@@ -64,7 +64,7 @@ Deno.test("loadExperiment() gives hints: closest key and allowed values", async 
     assert(error instanceof ExperimentError);
     assertMatch(
       error.message,
-      /h\.yaml:3:5: stages\.a\.rnu: Cannot accept unknown stage key "rnu"\n  hint: did you mean "run"\?/,
+      /h\.yaml:3:5: stages\.a\.rnu: Cannot accept unknown stage key "rnu"\n {2}hint: did you mean "run"\?/,
     );
   }
 });
