@@ -57,14 +57,14 @@ try {
     reader.close();
   }
 
-  // Collection: 4 episodes of 200 steps, 1 Worker (inline) vs 2 Workers.
+  // Collection: 8 episodes of 250 steps, 1 Worker (inline) vs 2 Workers.
   const stepsPerSecond: number[] = [];
   for (const workers of [1, 2]) {
     const out = join(dir, `collect_${workers}`);
     const ctx = {
       name: "collect",
       seed: 1,
-      params: { episodes: 4, max_steps: 200, policy: "random", action_refresh_rate: 20, workers },
+      params: { episodes: 8, max_steps: 250, policy: "random", action_refresh_rate: 20, workers },
       inputs: {},
       deps: {},
       output: (name: string) => join(out, name),
