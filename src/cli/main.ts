@@ -25,6 +25,7 @@ import {
 } from "../runner/mod.ts";
 import { builtinStages } from "../stages/mod.ts";
 import { HumanReporter } from "./reporter.ts";
+import { toolCommands, TOOLS_USAGE } from "./commands/mod.ts";
 
 const USAGE = `Usage:
   deno task run <file.yaml> [options]    run an experiment (a new numbered run)
@@ -37,6 +38,7 @@ const USAGE = `Usage:
   deno task runs [experiment] [--runs DIR] [--json]    list runs
   deno task show <run> [--runs DIR] [--json]           one run's summary
       <run> is <experiment> (latest), <experiment>/<n>, or a run folder
+${TOOLS_USAGE}
 
 Exit codes: 0 success, 1 a stage failed, 2 invalid experiment or usage, 130 interrupted.`;
 
@@ -279,6 +281,7 @@ export async function main(args: string[]): Promise<number> {
         print(USAGE);
         return command === undefined ? 2 : 0;
       default:
+        if (Object.hasOwn(toolCommands, command)) return await toolCommands[command](rest);
         throw new UsageError(`Cannot run unknown command "${command}"\n${USAGE}`);
     }
   } catch (error) {

@@ -1,0 +1,112 @@
+/**
+ * Reading what a recorded run holds, for the run tools: its record, step-wise metrics, the
+ * store it uses, and resolving the references users type (`smoke`, `smoke/3`, a folder).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { listRuns, readRun, type RunRecord, UsageError } from "../runner/mod.ts";
+
+/** A run loaded for comparison or export. */
+export interface LoadedRun {
+  /** `<experiment>/<NNNN>`. */
+  name: string;
+  /** Absolute run folder. */
+  dir: string;
+  /** The parsed `run.json`. */
+  record: RunRecord;
+}
+
+/** One step-wise series: metric name -> (step, value) pairs in file order. */
+export type MetricSeries = Record<string, [number, number][]>;
+
+/** Formats `<experiment>/<NNNN>`. */
+export function runName(record: RunRecord): string {
+  return `${record.experiment}/${String(record.run).padStart(4, "0")}`;
+}
+
+/**
+ * Loads one run by reference.
+ *
+ * @param runsDir The runs folder.
+ * @param ref `<experiment>` (latest), `<experiment>/<n>`, or a run folder.
+ * @returns The run.
+ * @throws {UsageError} When no such run exists.
+ */
+export function loadRun(runsDir: string, ref: string): LoadedRun {
+  const { dir, record } = readRun(runsDir, ref);
+  return { name: runName(record), dir, record };
+}
+
+/**
+ * Resolves the two runs of `diff`: two references, one experiment (its two newest runs), or
+ * one run (it and the run before it).
+ *
+ * @param runsDir The runs folder.
+ * @param refs One or two references.
+ * @returns The older and the newer run, in the order given.
+ * @throws {UsageError} When the references do not name two runs.
+ */
+export function resolvePair(runsDir: string, refs: string[]): [LoadedRun, LoadedRun] {
+  if (refs.length === 2) return [loadRun(runsDir, refs[0]), loadRun(runsDir, refs[1])];
+  if (refs.length !== 1) {
+    throw new UsageError(`Cannot diff: expected one experiment or two runs, got ${refs.length}`);
+  }
+  const ref = refs[0];
+  const [experiment, which] = ref.split("/");
+  if (which === undefined && !ref.startsWith(".") && !ref.startsWith("/")) {
+    const runs = listRuns(runsDir, experiment);
+    if (runs.length < 2) {
+      throw new UsageError(
+        `Cannot diff "${experiment}": it has ${runs.length} run(s), two are needed`,
+      );
+    }
+    const [a, b] = runs.slice(-2);
+    return [loadRun(runsDir, a.dir), loadRun(runsDir, b.dir)];
+  }
+  const newer = loadRun(runsDir, ref);
+  const older = listRuns(runsDir, newer.record.experiment).filter((r) => r.run < newer.record.run)
+    .at(-1);
+  if (!older) throw new UsageError(`Cannot diff "${ref}": no earlier run to compare with`);
+  return [loadRun(runsDir, older.dir), newer];
+}
+
+/**
+ * Reads a stage's step-wise metrics from `metrics/<stage>.jsonl`.
+ *
+ * @param run The run.
+ * @param stage The stage name.
+ * @returns Series per metric; empty when the stage logged none.
+ */
+export function readMetrics(run: LoadedRun, stage: string): MetricSeries {
+  const series: MetricSeries = {};
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(join(run.dir, "metrics", `${stage}.jsonl`));
+  } catch {
+    return series;
+  }
+  let index = 0;
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    let row: Record<string, unknown>;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const step = typeof row.step === "number" ? row.step : index;
+    index++;
+    for (const [name, value] of Object.entries(row)) {
+      if (name === "step" || typeof value !== "number" || !Number.isFinite(value)) continue;
+      (series[name] ??= []).push([step, value]);
+    }
+  }
+  return series;
+}
+
+/** The store folder of a runs folder. */
+export function storeRoot(runsDir: string): string {
+  return join(runsDir, ".store");
+}
