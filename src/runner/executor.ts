@@ -60,18 +60,87 @@ class LogSink {
   }
 }
 
-async function pump(stream: ReadableStream<Uint8Array>, sink: (chunk: Uint8Array) => void) {
-  for await (const chunk of stream) sink(chunk);
+interface Pump {
+  done: Promise<void>;
+  cancel(): void;
 }
 
-function killer(child: Deno.ChildProcess, signal: AbortSignal): () => void {
-  const onAbort = () => {
+function pump(stream: ReadableStream<Uint8Array>, sink: (chunk: Uint8Array) => void): Pump {
+  const reader = stream.getReader();
+  const done = (async () => {
     try {
-      child.kill("SIGTERM");
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        sink(value);
+      }
+    } catch {
+      // Cancelled.
+    }
+  })();
+  return { done, cancel: () => void reader.cancel().catch(() => {}) };
+}
+
+/** Descendant pids of `pid` (Linux /proc; empty elsewhere), deepest last. */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  try {
+    for (const entry of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+        // The command name may contain spaces: fields resume after its closing parenthesis.
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        const list = children.get(ppid) ?? [];
+        list.push(Number(entry.name));
+        children.set(ppid, list);
+      } catch {
+        // The process exited meanwhile.
+      }
+    }
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
+}
+
+/** SIGTERM to a child and, where the OS tells, to everything it started. */
+function terminateTree(child: Deno.ChildProcess): void {
+  const tree = descendants(child.pid);
+  for (const pid of [child.pid, ...tree]) {
+    try {
+      Deno.kill(pid, "SIGTERM");
     } catch {
       // Already exited.
     }
-  };
+  }
+}
+
+/** Waits for output pipes, but not forever: a background grandchild may hold them open. */
+async function drain(pumps: Pump[], graceMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const all = Promise.all(pumps.map((p) => p.done));
+  const timedOut = await Promise.race([
+    all.then(() => false),
+    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), graceMs)),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) {
+    for (const p of pumps) p.cancel();
+    await all;
+  }
+}
+
+function killer(child: Deno.ChildProcess, signal: AbortSignal): () => void {
+  const onAbort = () => terminateTree(child);
   if (signal.aborted) onAbort();
   else signal.addEventListener("abort", onAbort, { once: true });
   return () => signal.removeEventListener("abort", onAbort);
@@ -108,11 +177,12 @@ export async function runShell(command: string, options: RunShellOptions): Promi
       stderr: "piped",
     }).spawn();
     const stop = killer(child, options.signal);
-    const [status] = await Promise.all([
-      child.status,
+    const pumps = [
       pump(child.stdout, (c) => log.write(c)),
       pump(child.stderr, (c) => log.write(c)),
-    ]);
+    ];
+    const status = await child.status;
+    await drain(pumps, options.signal.aborted ? 300 : 2000);
     stop();
     if (options.signal.aborted) return { status: "interrupted", facts: {} };
     if (!status.success) {
@@ -211,11 +281,12 @@ export async function runTypeScript(
         }
       }
     };
-    const [status] = await Promise.all([
-      child.status,
+    const pumps = [
       pump(child.stdout, onStdout),
       pump(child.stderr, (c) => log.write(c)),
-    ]);
+    ];
+    const status = await child.status;
+    await drain(pumps, options.signal.aborted ? 300 : 2000);
     stop();
     try {
       await writer.close();

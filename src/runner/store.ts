@@ -9,6 +9,7 @@
  * memo/                    (path, size, mtime, inode) -> hash memos
  * locks/ab/<key>           one flock per cache key while a runner computes it
  * tmp/<id>/                work dirs; a dir whose flock is free belongs to a dead runner
+ * quarantine/<hash>.<ms>  damaged objects moved aside (`store verify`, size check on read)
  * ```
  *
  * Every write is temp-file + fsync + rename, and a result enters the index only after all of
@@ -185,6 +186,17 @@ export class Store {
   materialize(content: ContentHash, dest: string): void {
     if (content.type === "file") {
       const source = this.objectPath(content.hash);
+      if (content.bytes > 0) {
+        // A cheap guard against damaged objects (e.g. edited through a run's hardlink): a size
+        // mismatch is quarantined and reported as missing, so the stage runs again.
+        const size = Deno.statSync(source).size;
+        if (size !== content.bytes) {
+          this.quarantine(content.hash);
+          throw new Deno.errors.NotFound(
+            `Cannot use object ${content.hash}: ${size} bytes stored, ${content.bytes} expected`,
+          );
+        }
+      }
       try {
         Deno.linkSync(source, dest);
       } catch (error) {
@@ -200,10 +212,36 @@ export class Store {
       }
       return;
     }
-    const manifest = this.readManifest(content.hash);
+    let manifest: Manifest;
+    try {
+      manifest = this.readManifest(content.hash);
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      this.quarantine(content.hash);
+      throw new Deno.errors.NotFound(`Cannot use manifest ${content.hash}: it is not valid JSON`);
+    }
     Deno.mkdirSync(dest, { recursive: true });
     for (const [name, child] of Object.entries(manifest.entries)) {
       this.materialize(child, join(dest, name));
+    }
+  }
+
+  /**
+   * Moves a damaged object out of `objects/` into `quarantine/`, so it is never served again
+   * and the next run that needs it stores a fresh copy.
+   *
+   * @param hash The object's name.
+   * @returns Where it was moved, or undefined when it was already gone.
+   */
+  quarantine(hash: string): string | undefined {
+    const dir = join(this.root, "quarantine");
+    const dest = join(dir, `${hash}.${Date.now()}`);
+    try {
+      Deno.mkdirSync(dir, { recursive: true });
+      Deno.renameSync(this.objectPath(hash), dest);
+      return dest;
+    } catch {
+      return undefined;
     }
   }
 

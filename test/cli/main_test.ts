@@ -1,0 +1,138 @@
+import { join } from "node:path";
+import { assert, assertEquals, assertMatch, CLI, DEMO, tempProject } from "../runner/_helpers.ts";
+
+async function cli(args: string[], env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", CLI, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("ditto run --json prints exactly one JSON object of the documented shape", async () => {
+  await using p = await tempProject(DEMO);
+  const file = join(p.dir, "exp/demo.yaml");
+  const r = await cli(["run", file, "--runs", p.runsDir, "--json"]);
+  assertEquals(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assertEquals(Object.keys(report), ["experiment", "run", "dir", "status", "stages"]);
+  assertEquals([report.experiment, report.run, report.status], ["demo", 1, "succeeded"]);
+  assertEquals(report.dir, join(p.runsDir, "demo", "0001"));
+  for (const s of report.stages) {
+    assertEquals(Object.keys(s), ["name", "status", "key", "reason", "seconds", "outputs"]);
+    assertMatch(s.key, /^[0-9a-f]{64}$/);
+    for (const o of Object.values(s.outputs) as Record<string, unknown>[]) {
+      assertEquals(Object.keys(o), ["hash", "bytes"]);
+    }
+  }
+  assertEquals(report.stages[1].outputs.total.bytes, 3);
+  // Human lines go to stderr with --json.
+  assertMatch(r.stderr, /✓ make +ran .* no stored result/);
+  const again = await cli(["run", file, "--json"], { DITTO_RUNS: p.runsDir });
+  assertEquals(JSON.parse(again.stdout).stages.map((s: { status: string }) => s.status), [
+    "cached",
+    "cached",
+  ]);
+});
+
+Deno.test("ditto run exits 2 on an invalid experiment, naming file:line:column, and writes nothing", async () => {
+  await using p = await tempProject({ "bad.yaml": "stages:\n  a:\n    run: true\n    outz: {}\n" });
+  const r = await cli(["run", join(p.dir, "bad.yaml"), "--runs", p.runsDir]);
+  assertEquals(r.code, 2);
+  assertMatch(r.stderr, /bad\.yaml:3:10: stages\.a\.run: Cannot accept a boolean as a command/);
+  assertMatch(
+    r.stderr,
+    /bad\.yaml:4:5: stages\.a\.outz: Cannot accept unknown stage key "outz"\n {2}hint: did you mean "outs"\?/,
+  );
+  assertEquals([...Deno.readDirSync(p.dir)].map((e) => e.name), ["bad.yaml"]);
+});
+
+Deno.test("ditto run exits 1 when a stage fails and 2 on bad usage", async () => {
+  await using p = await tempProject({ "f.yaml": `stages:\n  a: { run: "exit 4" }\n` });
+  const failed = await cli(["run", join(p.dir, "f.yaml"), "--runs", p.runsDir, "--json"]);
+  assertEquals(failed.code, 1);
+  assertEquals(JSON.parse(failed.stdout).stages[0].status, "failed");
+  for (
+    const args of [
+      ["run"],
+      ["run", join(p.dir, "f.yaml"), "--jobs", "0"],
+      ["run", join(p.dir, "f.yaml"), "--force", "nope"],
+      ["run", join(p.dir, "f.yaml"), "--bogus"],
+      ["frobnicate"],
+    ]
+  ) {
+    const r = await cli([...args, "--runs", p.runsDir]);
+    assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assertMatch(r.stderr, /error: Cannot|error: Unknown option|Cannot/);
+  }
+});
+
+Deno.test("ditto run exits 130 on SIGTERM and marks the running stage interrupted", async () => {
+  await using p = await tempProject({
+    "s.yaml":
+      `stages:\n  a: { run: "sleep 30", outs: { o: o.txt } }\n  b: { run: "cat \${stages.a.outs.o} > p", outs: { p: p } }\n`,
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-prompt",
+      CLI,
+      "run",
+      join(p.dir, "s.yaml"),
+      "--runs",
+      p.runsDir,
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const tmp = join(p.runsDir, ".store/tmp");
+  const start = Date.now();
+  while (Date.now() - start < 30_000) {
+    try {
+      if ([...Deno.readDirSync(tmp)].length > 0) break;
+    } catch {
+      // Not created yet.
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  child.kill("SIGTERM");
+  const out = await child.output();
+  assertEquals(out.code, 130);
+  const report = JSON.parse(new TextDecoder().decode(out.stdout));
+  assertEquals(report.status, "interrupted");
+  assertEquals(report.stages.map((s: { status: string }) => s.status), [
+    "interrupted",
+    "interrupted",
+  ]);
+  const record = JSON.parse(p.read("runs/s/0001/run.json"));
+  assertEquals(record.status, "interrupted");
+});
+
+Deno.test("ditto runs and ditto show list and summarise recorded runs", async () => {
+  await using p = await tempProject(DEMO);
+  const file = join(p.dir, "exp/demo.yaml");
+  await cli(["run", file, "--runs", p.runsDir]);
+  await cli(["run", file, "--runs", p.runsDir, "--set", "params.n=2"]);
+  const runs = await cli(["runs", "--runs", p.runsDir]);
+  assertEquals(runs.code, 0, runs.stderr);
+  const lines = runs.stdout.trim().split("\n");
+  assertEquals(lines.length, 2);
+  assertMatch(lines[0], /^demo\/0001 +succeeded .* 2 ran$/);
+  const json = JSON.parse((await cli(["runs", "demo", "--runs", p.runsDir, "--json"])).stdout);
+  assertEquals(json.map((r: { run: number }) => r.run), [1, 2]);
+  const show = await cli(["show", "demo", "--runs", p.runsDir]);
+  assertEquals(show.code, 0, show.stderr);
+  assertMatch(show.stdout, /^demo run 2: succeeded/);
+  assertMatch(show.stdout, /make +ran .* param n 3 -> 2/);
+  assertMatch(show.stdout, /env +deno \d+\.\d+\.\d+, v8 /);
+  const one = JSON.parse((await cli(["show", "demo/1", "--runs", p.runsDir, "--json"])).stdout);
+  assertEquals(one.run, 1);
+  assert(one.environment.git === null || typeof one.environment.git.dirty === "boolean");
+  assertEquals((await cli(["show", "demo/9", "--runs", p.runsDir])).code, 2);
+});
