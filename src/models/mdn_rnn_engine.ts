@@ -1,0 +1,629 @@
+/**
+ * One training step of the MDN-RNN (LSTM + mixture-density head) on the SIMD kernels of
+ * {@linkcode createRnnKernels}: forward through the whole sequence, mixture NLL (+ reward BCE),
+ * backward through time, returning the loss and the gradients in the Keras weight layout.
+ *
+ * The layout inside the kernel memory is time-major ([T, B, .]); the input projection of all
+ * steps is one matrix product (the bias rides along as an input column of ones, so its
+ * gradient falls out of the same product), and the weight gradients of the whole sequence are
+ * one product each. Only the recurrent product and the fused cell run per step.
+ *
+ * @module
+ */
+import { createRnnKernels, MR, NR, type RnnKernels } from "./rnn_kernels.ts";
+
+/** Weights of the LSTM and the head, in the Keras/tfjs layout. */
+export interface MdnRnnWeights {
+  /** LSTM input kernel [inputSize, 4*hidden], gates i, f, c, o. */
+  kernel: Float32Array;
+  /** LSTM recurrent kernel [hidden, 4*hidden]. */
+  recurrentKernel: Float32Array;
+  /** LSTM bias [4*hidden]. */
+  bias: Float32Array;
+  /** Head kernel [hidden, outputs]. */
+  headKernel: Float32Array;
+  /** Head bias [outputs]. */
+  headBias: Float32Array;
+}
+
+/** Sizes of the network. */
+export interface MdnRnnDims {
+  /** LSTM input size (z + action (+ reward)). */
+  inputSize: number;
+  /** LSTM units. */
+  hidden: number;
+  /** Latent size (dimensions of z predicted by the mixture). */
+  zSize: number;
+  /** Mixture components per latent dimension. */
+  mixtures: number;
+  /** Whether the head has a reward logit after the mixture parameters. */
+  rewardHead: boolean;
+}
+
+/** A training batch, batch-major like PyTorch's `batch_first`. */
+export interface MdnRnnBatch {
+  /** Inputs [batch, seq, inputSize]. */
+  input: Float32Array;
+  /** Targets z_{t+1} [batch, seq, zSize]. */
+  targetZ: Float32Array;
+  /** Reward targets in {0, 1} [batch, seq]; required when the reward head is on. */
+  targetReward?: Float32Array;
+  /** Batch size. */
+  batch: number;
+  /** Sequence length. */
+  seq: number;
+}
+
+/** Loss terms and gradients of one batch. */
+export interface MdnRnnGradients {
+  /** Total loss = nll + bce. */
+  loss: number;
+  /** Mean mixture negative log-likelihood per latent dimension. */
+  nll: number;
+  /** Mean reward binary cross-entropy (0 without the reward head). */
+  bce: number;
+  /** Gradients, same layout as the weights. */
+  grads: MdnRnnWeights;
+}
+
+const PROF = {
+  on: false,
+  last: 0,
+  acc: {} as Record<string, number>,
+  start() {
+    if (this.on) this.last = performance.now();
+  },
+  mark(name: string) {
+    if (!this.on) return;
+    const now = performance.now();
+    this.acc[name] = (this.acc[name] ?? 0) + now - this.last;
+    this.last = now;
+  },
+};
+/** Per-phase timings of {@linkcode MdnRnnEngine.compute} (for profiling; off by default). */
+export const ENGINE_PROFILE = PROF;
+
+/** Batched recurrent state: [batch, hidden] each. */
+export interface MdnRnnState {
+  /** Hidden state (the LSTM output, what the controller sees). */
+  h: Float32Array;
+  /** Cell state. */
+  c: Float32Array;
+  /** Rows. */
+  batch: number;
+}
+
+/** Mixture parameters for one step of a batch: [batch, zSize, mixtures] each. */
+export interface MixtureParams {
+  /** Normalised log mixture weights. */
+  logPi: Float32Array;
+  /** Component means. */
+  mu: Float32Array;
+  /** Component log standard deviations. */
+  logSigma: Float32Array;
+  /** Reward logits [batch] (with the reward head). */
+  rewardLogit?: Float32Array;
+  /** Rows. */
+  batch: number;
+  /** Components per latent dimension. */
+  mixtures: number;
+}
+
+const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/** Computes MDN-RNN losses and gradients with the SIMD kernels (one per thread/Worker). */
+export class MdnRnnEngine {
+  readonly dims: MdnRnnDims;
+  readonly outputs: number;
+  private k: RnnKernels;
+  private shapeKey = "";
+  private buf: Record<string, number> = {};
+  private f32 = new Float32Array(0);
+
+  /** Creates an engine; memory is sized on the first batch. */
+  constructor(dims: MdnRnnDims) {
+    this.dims = dims;
+    this.outputs = dims.zSize * dims.mixtures * 3 + (dims.rewardHead ? 1 : 0);
+    this.k = createRnnKernels(dims.hidden);
+  }
+
+  private layout(batch: number, seq: number): void {
+    const key = `${batch}x${seq}`;
+    if (key === this.shapeKey) return;
+    const { inputSize: I, hidden: H } = this.dims;
+    const O = this.outputs;
+    const Bp = Math.ceil(batch / MR) * MR;
+    const R = seq * Bp;
+    const Ia = I + 1; // input plus the ones column carrying the bias
+    const Iap = Math.ceil(Ia / MR) * MR;
+    const O8 = Math.ceil(O / NR) * NR;
+    const G4 = 4 * H;
+    const sizes: Record<string, number> = {
+      x: R * Ia,
+      xP: R * Ia,
+      xT: Iap * R,
+      wkP: G4 * Ia,
+      wk: Ia * G4,
+      wr: H * G4,
+      wrP: G4 * H,
+      wrTP: H * G4,
+      wh: H * O,
+      whP: O8 * H,
+      whTP: H * O,
+      zeros: Bp * G4,
+      g: R * G4,
+      cs: R * H,
+      hs: R * H,
+      tc: R * H,
+      hP: R * H,
+      y: R * O8,
+      yP: R * O,
+      dH: R * H,
+      hT: H * R,
+      dyP: O8 * R,
+      dWh: H * O8,
+      dc: Bp * H,
+      dhRec: Bp * H,
+      dgP: Bp * G4,
+      dgPall: G4 * R,
+      dWr: H * G4,
+      dWk: Iap * G4,
+    };
+    let top = 64;
+    const buf: Record<string, number> = {};
+    for (const [name, n] of Object.entries(sizes)) {
+      buf[name] = top;
+      top += Math.ceil((n * 4) / 64) * 64;
+    }
+    const need = Math.ceil(top / 65536);
+    const have = this.k.memory.buffer.byteLength / 65536;
+    if (need > have) this.k.memory.grow(need - have);
+    this.f32 = new Float32Array(this.k.memory.buffer as ArrayBuffer);
+    this.f32.fill(0);
+    this.buf = buf;
+    this.shapeKey = key;
+  }
+
+  /** Forward + backward on one batch; returns the loss terms and the gradients. */
+  compute(weights: MdnRnnWeights, batch: MdnRnnBatch): MdnRnnGradients {
+    const { inputSize: I, hidden: H, zSize: Z, mixtures: K, rewardHead } = this.dims;
+    const O = this.outputs;
+    const { batch: B, seq: T } = batch;
+    if (batch.input.length !== B * T * I) {
+      throw new RangeError(
+        `Cannot train on batch: input has ${batch.input.length} values, expected ${B}x${T}x${I}`,
+      );
+    }
+    if (batch.targetZ.length !== B * T * Z) {
+      throw new RangeError(
+        `Cannot train on batch: targetZ has ${batch.targetZ.length} values, expected ${B}x${T}x${Z}`,
+      );
+    }
+    if (rewardHead && batch.targetReward?.length !== B * T) {
+      throw new RangeError(`Cannot train on batch: the reward head needs targetReward [${B}x${T}]`);
+    }
+    this.layout(B, T);
+    PROF.start();
+    const k = this.k, b = this.buf, F = this.f32;
+    const Bp = Math.ceil(B / MR) * MR;
+    const R = T * Bp;
+    const Ia = I + 1;
+    const Iap = Math.ceil(Ia / MR) * MR;
+    const O8 = Math.ceil(O / NR) * NR;
+    const G4 = 4 * H;
+    const f = (name: string) => b[name] >> 2;
+
+    // Inputs, time-major with a ones column; padding rows stay zero.
+    const x = F.subarray(f("x"), f("x") + R * Ia);
+    for (let t = 0; t < T; t++) {
+      for (let bb = 0; bb < B; bb++) {
+        const src = (bb * T + t) * I, dst = (t * Bp + bb) * Ia;
+        for (let i = 0; i < I; i++) x[dst + i] = batch.input[src + i];
+        x[dst + I] = 1;
+      }
+    }
+    // Weights: [kernel; bias] as one (I+1) x 4H matrix.
+    F.set(weights.kernel, f("wk"));
+    F.set(weights.bias, f("wk") + I * G4);
+    F.set(weights.recurrentKernel, f("wr"));
+    F.set(weights.headKernel, f("wh"));
+    k.pack(b.x, Ia * 4, 4, R, Ia, b.xP, MR);
+    k.pack(b.x, 4, Ia * 4, Ia, R, b.xT, MR);
+    k.pack(b.wk, 4, G4 * 4, G4, Ia, b.wkP, NR);
+    k.pack(b.wr, 4, G4 * 4, G4, H, b.wrP, NR);
+    k.pack(b.wr, G4 * 4, 4, H, G4, b.wrTP, NR);
+    k.pack(b.wh, 4, O * 4, O, H, b.whP, NR);
+    k.pack(b.wh, O * 4, 4, H, O, b.whTP, NR);
+
+    PROF.mark("prep");
+    // Forward. Input projection (bias included) of all steps in one product.
+    k.gemmI(
+      b.xP,
+      MR * 4,
+      Ia * MR * 4,
+      b.wkP,
+      NR * 4,
+      Ia * NR * 4,
+      b.g,
+      G4 * 4,
+      R / MR,
+      G4 / NR,
+      Ia,
+      0,
+    );
+    PROF.mark("inproj");
+    const mPs = Bp / MR;
+    for (let t = 0; t < T; t++) {
+      const gt = b.g + t * Bp * G4 * 4;
+      if (t > 0) {
+        const hPrev = b.hP + (t - 1) * Bp * H * 4;
+        k.gemmP(
+          hPrev,
+          MR * 4,
+          H * MR * 4,
+          b.wrP,
+          NR * 4,
+          H * NR * 4,
+          gt,
+          G4 * 4,
+          mPs,
+          G4 / NR,
+          H,
+          1,
+        );
+      }
+      const st = t * Bp * H * 4;
+      const cPrev = t > 0 ? b.cs + st - Bp * H * 4 : b.zeros;
+      k.gatesFwd(gt, b.zeros, cPrev, b.cs + st, b.hs + st, b.tc + st, Bp);
+      k.pack(b.hs + st, H * 4, 4, Bp, H, b.hP + st, MR);
+    }
+    PROF.mark("recur_fwd");
+    // Head: Y = H Wh (bias added in the loss loop).
+    k.gemmI(
+      b.hP,
+      MR * 4,
+      H * MR * 4,
+      b.whP,
+      NR * 4,
+      H * NR * 4,
+      b.y,
+      O8 * 4,
+      R / MR,
+      O8 / NR,
+      H,
+      0,
+    );
+
+    PROF.mark("head_fwd");
+    // Loss and dY (in place over Y).
+    const y = F.subarray(f("y"), f("y") + R * O8);
+    const hb = weights.headBias;
+    const dhb = new Float32Array(O);
+    const nllScale = 1 / (B * T * Z);
+    const bceScale = 1 / (B * T);
+    let nllSum = 0, bceSum = 0;
+    const pi = new Float64Array(K), a = new Float64Array(K), e = new Float64Array(K);
+    const s = new Float64Array(K);
+    for (let t = 0; t < T; t++) {
+      for (let bb = 0; bb < Bp; bb++) {
+        const row = (t * Bp + bb) * O8;
+        if (bb >= B) {
+          y.fill(0, row, row + O8);
+          continue;
+        }
+        const zRow = (bb * T + t) * Z;
+        for (let d = 0; d < Z; d++) {
+          const base = row + d * 3 * K;
+          let m = -Infinity;
+          for (let j = 0; j < K; j++) {
+            const l = y[base + j] + hb[d * 3 * K + j];
+            pi[j] = l;
+            if (l > m) m = l;
+          }
+          let se = 0;
+          for (let j = 0; j < K; j++) {
+            pi[j] = Math.exp(pi[j] - m);
+            se += pi[j];
+          }
+          const lse = m + Math.log(se);
+          const zt = batch.targetZ[zRow + d];
+          let am = -Infinity;
+          for (let j = 0; j < K; j++) {
+            const mu = y[base + K + j] + hb[d * 3 * K + K + j];
+            const ls = y[base + 2 * K + j] + hb[d * 3 * K + 2 * K + j];
+            const inv = Math.exp(-ls);
+            const ee = (zt - mu) * inv;
+            e[j] = ee;
+            s[j] = inv;
+            const l = y[base + j] + hb[d * 3 * K + j];
+            a[j] = l - lse - 0.5 * ee * ee - ls - LOG_SQRT_2PI;
+            if (a[j] > am) am = a[j];
+          }
+          let sa = 0;
+          for (let j = 0; j < K; j++) {
+            a[j] = Math.exp(a[j] - am);
+            sa += a[j];
+          }
+          nllSum -= am + Math.log(sa);
+          for (let j = 0; j < K; j++) {
+            const w = a[j] / sa;
+            const g0 = (pi[j] / se - w) * nllScale;
+            const g1 = -w * e[j] * s[j] * nllScale;
+            const g2 = w * (1 - e[j] * e[j]) * nllScale;
+            y[base + j] = g0;
+            y[base + K + j] = g1;
+            y[base + 2 * K + j] = g2;
+            dhb[d * 3 * K + j] += g0;
+            dhb[d * 3 * K + K + j] += g1;
+            dhb[d * 3 * K + 2 * K + j] += g2;
+          }
+        }
+        if (rewardHead) {
+          const l = y[row + O - 1] + hb[O - 1];
+          const r = batch.targetReward![bb * T + t];
+          bceSum += Math.max(l, 0) - l * r + Math.log1p(Math.exp(-Math.abs(l)));
+          const g = (1 / (1 + Math.exp(-l)) - r) * bceScale;
+          y[row + O - 1] = g;
+          dhb[O - 1] += g;
+        }
+        for (let j = O; j < O8; j++) y[row + j] = 0;
+      }
+    }
+
+    PROF.mark("loss");
+    // Head backward: dWh = H^T dY, dH = dY Wh^T.
+    k.pack(b.hs, 4, H * 4, H, R, b.hT, MR);
+    k.pack(b.y, 4, O8 * 4, O8, R, b.dyP, NR);
+    k.gemmI(
+      b.hT,
+      MR * 4,
+      R * MR * 4,
+      b.dyP,
+      NR * 4,
+      R * NR * 4,
+      b.dWh,
+      O8 * 4,
+      H / MR,
+      O8 / NR,
+      R,
+      0,
+    );
+    k.pack(b.y, O8 * 4, 4, R, O, b.yP, MR);
+    k.gemmI(
+      b.yP,
+      MR * 4,
+      O * MR * 4,
+      b.whTP,
+      NR * 4,
+      O * NR * 4,
+      b.dH,
+      H * 4,
+      R / MR,
+      H / NR,
+      O,
+      0,
+    );
+
+    PROF.mark("head_bwd");
+    // Backward through time; G is overwritten by the pre-activation gradients.
+    F.fill(0, f("dc"), f("dc") + Bp * H);
+    F.fill(0, f("dhRec"), f("dhRec") + Bp * H);
+    for (let t = T - 1; t >= 0; t--) {
+      const gt = b.g + t * Bp * G4 * 4;
+      const st = t * Bp * H * 4;
+      const cPrev = t > 0 ? b.cs + st - Bp * H * 4 : b.zeros;
+      k.gatesBwd(gt, b.dH + st, b.dhRec, cPrev, b.tc + st, b.dc, Bp);
+      if (t > 0) {
+        k.pack(gt, G4 * 4, 4, Bp, G4, b.dgP, MR);
+        k.gemmP(
+          b.dgP,
+          MR * 4,
+          G4 * MR * 4,
+          b.wrTP,
+          NR * 4,
+          G4 * NR * 4,
+          b.dhRec,
+          H * 4,
+          mPs,
+          H / NR,
+          G4,
+          0,
+        );
+      }
+    }
+    PROF.mark("recur_bwd");
+    // Weight gradients of the whole sequence: dWr = H_{t-1}^T dG_t, [dWk; db] = [X 1]^T dG.
+    k.pack(b.g, 4, G4 * 4, G4, R, b.dgPall, NR);
+    const dgFrom1 = b.dgPall + Bp * NR * 4;
+    k.gemmI(
+      b.hT,
+      MR * 4,
+      R * MR * 4,
+      dgFrom1,
+      NR * 4,
+      R * NR * 4,
+      b.dWr,
+      G4 * 4,
+      H / MR,
+      G4 / NR,
+      R - Bp,
+      0,
+    );
+    k.gemmI(
+      b.xT,
+      MR * 4,
+      R * MR * 4,
+      b.dgPall,
+      NR * 4,
+      R * NR * 4,
+      b.dWk,
+      G4 * 4,
+      Iap / MR,
+      G4 / NR,
+      R,
+      0,
+    );
+
+    PROF.mark("wgrads");
+    const dWhFull = F.subarray(f("dWh"), f("dWh") + H * O8);
+    const headKernel = new Float32Array(H * O);
+    for (let i = 0; i < H; i++) {
+      headKernel.set(dWhFull.subarray(i * O8, i * O8 + O), i * O);
+    }
+    const nll = nllSum * nllScale;
+    const bce = bceSum * bceScale;
+    return {
+      loss: nll + bce,
+      nll,
+      bce,
+      grads: {
+        kernel: F.slice(f("dWk"), f("dWk") + I * G4),
+        bias: F.slice(f("dWk") + I * G4, f("dWk") + Ia * G4),
+        recurrentKernel: F.slice(f("dWr"), f("dWr") + H * G4),
+        headKernel,
+        headBias: dhb,
+      },
+    };
+  }
+}
+
+/**
+ * Single steps of the LSTM (+ head) for many parallel sequences, on the same kernels: one
+ * product of [x, 1, h] with the packed [kernel; bias; recurrentKernel], the fused cell, and
+ * optionally the head. Packed weights are reused until the weights' version changes.
+ */
+export class MdnRnnStepper {
+  readonly dims: MdnRnnDims;
+  readonly outputs: number;
+  private k: RnnKernels;
+  private rows = -1;
+  private version = -1;
+  private buf: Record<string, number> = {};
+  private f32 = new Float32Array(0);
+
+  /** Creates a stepper; memory is sized on the first call. */
+  constructor(dims: MdnRnnDims) {
+    this.dims = dims;
+    this.outputs = dims.zSize * dims.mixtures * 3 + (dims.rewardHead ? 1 : 0);
+    this.k = createRnnKernels(dims.hidden);
+  }
+
+  private layout(n: number): void {
+    const Bp = Math.ceil(n / MR) * MR;
+    if (Bp === this.rows) return;
+    const { inputSize: I, hidden: H } = this.dims;
+    const Ka = I + 1 + H, G4 = 4 * H, O8 = Math.ceil(this.outputs / NR) * NR;
+    const sizes: Record<string, number> = {
+      wcat: Ka * G4,
+      wP: G4 * Ka,
+      wh: H * this.outputs,
+      whP: O8 * H,
+      zeros: G4,
+      xa: Bp * Ka,
+      xaP: Bp * Ka,
+      g: Bp * G4,
+      c: Bp * H,
+      cOut: Bp * H,
+      hOut: Bp * H,
+      tc: Bp * H,
+      hP: Bp * H,
+      y: Bp * O8,
+    };
+    let top = 64;
+    const buf: Record<string, number> = {};
+    for (const [name, size] of Object.entries(sizes)) {
+      buf[name] = top;
+      top += Math.ceil((size * 4) / 64) * 64;
+    }
+    const need = Math.ceil(top / 65536);
+    const have = this.k.memory.buffer.byteLength / 65536;
+    if (need > have) this.k.memory.grow(need - have);
+    this.f32 = new Float32Array(this.k.memory.buffer as ArrayBuffer);
+    this.f32.fill(0);
+    this.buf = buf;
+    this.rows = Bp;
+    this.version = -1;
+  }
+
+  /**
+   * One step for `state.batch` rows: x [batch, inputSize] (already concatenated z, a (, r)).
+   * Returns fresh state arrays and, if asked, the mixture parameters.
+   */
+  step(
+    weights: MdnRnnWeights,
+    version: number,
+    x: Float32Array,
+    state: MdnRnnState,
+    wantMixture: boolean,
+  ): { state: MdnRnnState; mixture?: MixtureParams } {
+    const { inputSize: I, hidden: H, zSize: Z, mixtures: K, rewardHead } = this.dims;
+    const O = this.outputs, n = state.batch;
+    this.layout(n);
+    const k = this.k, b = this.buf, F = this.f32;
+    const Bp = this.rows, Ka = I + 1 + H, G4 = 4 * H, O8 = Math.ceil(O / NR) * NR;
+    const f = (name: string) => b[name] >> 2;
+    if (version !== this.version) {
+      F.set(weights.kernel, f("wcat"));
+      F.set(weights.bias, f("wcat") + I * G4);
+      F.set(weights.recurrentKernel, f("wcat") + (I + 1) * G4);
+      F.set(weights.headKernel, f("wh"));
+      k.pack(b.wcat, 4, G4 * 4, G4, Ka, b.wP, NR);
+      k.pack(b.wh, 4, O * 4, O, H, b.whP, NR);
+      this.version = version;
+    }
+    const xa = f("xa");
+    for (let i = 0; i < n; i++) {
+      F.set(x.subarray(i * I, i * I + I), xa + i * Ka);
+      F[xa + i * Ka + I] = 1;
+      F.set(state.h.subarray(i * H, i * H + H), xa + i * Ka + I + 1);
+    }
+    F.set(state.c, f("c"));
+    k.pack(b.xa, Ka * 4, 4, Bp, Ka, b.xaP, MR);
+    const gemm = Bp <= 4 * MR ? k.gemmP : k.gemmI;
+    gemm(
+      b.xaP,
+      MR * 4,
+      Ka * MR * 4,
+      b.wP,
+      NR * 4,
+      Ka * NR * 4,
+      b.g,
+      G4 * 4,
+      Bp / MR,
+      G4 / NR,
+      Ka,
+      0,
+    );
+    k.gatesFwd(b.g, b.zeros, b.c, b.cOut, b.hOut, b.tc, Bp);
+    const next: MdnRnnState = {
+      h: F.slice(f("hOut"), f("hOut") + n * H),
+      c: F.slice(f("cOut"), f("cOut") + n * H),
+      batch: n,
+    };
+    if (!wantMixture) return { state: next };
+    k.pack(b.hOut, H * 4, 4, Bp, H, b.hP, MR);
+    gemm(b.hP, MR * 4, H * MR * 4, b.whP, NR * 4, H * NR * 4, b.y, O8 * 4, Bp / MR, O8 / NR, H, 0);
+    const y = F.subarray(f("y"), f("y") + Bp * O8);
+    const hb = weights.headBias;
+    const logPi = new Float32Array(n * Z * K), mu = new Float32Array(n * Z * K);
+    const logSigma = new Float32Array(n * Z * K);
+    const rewardLogit = rewardHead ? new Float32Array(n) : undefined;
+    for (let i = 0; i < n; i++) {
+      for (let d = 0; d < Z; d++) {
+        const src = i * O8 + d * 3 * K, hbase = d * 3 * K, dst = (i * Z + d) * K;
+        let m = -Infinity;
+        for (let j = 0; j < K; j++) m = Math.max(m, y[src + j] + hb[hbase + j]);
+        let se = 0;
+        for (let j = 0; j < K; j++) se += Math.exp(y[src + j] + hb[hbase + j] - m);
+        const lse = m + Math.log(se);
+        for (let j = 0; j < K; j++) {
+          logPi[dst + j] = y[src + j] + hb[hbase + j] - lse;
+          mu[dst + j] = y[src + K + j] + hb[hbase + K + j];
+          logSigma[dst + j] = y[src + 2 * K + j] + hb[hbase + 2 * K + j];
+        }
+      }
+      if (rewardLogit) rewardLogit[i] = y[i * O8 + O - 1] + hb[O - 1];
+    }
+    return { state: next, mixture: { logPi, mu, logSigma, rewardLogit, batch: n, mixtures: K } };
+  }
+}

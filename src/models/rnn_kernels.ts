@@ -1,0 +1,331 @@
+/**
+ * WebAssembly SIMD kernels for training an LSTM + mixture-density head, generated at runtime by
+ * {@linkcode assembleModule}.
+ *
+ * Why not tfjs ops: the recurrence is 300 small sequential steps, and in the tfjs wasm backend
+ * each op costs tens to hundreds of microseconds (its `tanh`/`sigmoid` are scalar loops), and
+ * its matrix product reaches only about half of what a register-blocked SIMD kernel reaches on
+ * packed operands. Here a whole training step (forward, loss, backward) runs in one wasm
+ * module on one linear memory, with:
+ *
+ * - `gemm`: C (=|+=) A x B on packed panels (4 rows x 8 columns register block);
+ * - `pack`: copies a strided matrix into panels (this also performs every transpose);
+ * - `gates_fwd` / `gates_bwd`: the fused LSTM cell and its gradient, vectorised (exp by a
+ *   Cephes-style polynomial), gate order i, f, c, o as in Keras.
+ *
+ * Plain SIMD only (no relaxed SIMD): results are bit-identical on every machine.
+ *
+ * @module
+ */
+import { assembleModule, FuncBuilder, I32, V128 } from "./wasm_asm.ts";
+
+/** Rows of the register block; batch sizes that are multiples of it need no padding. */
+export const MR = 4;
+/** Columns of the register block (two f32x4 vectors). */
+export const NR = 8;
+
+/** Emits `C (=|+=) A x B` over mPanels x nPanels register blocks. */
+function gemmFunc(pOuter: boolean): FuncBuilder {
+  // a, sAk, sAp, b, sBk, sBp, c, ldc, mPanels, nPanels, K, acc
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+  const [a, sAk, sAp, b, sBk, sBp, c, ldc, mP, nP, K, acc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const accs = Array.from({ length: MR * 2 }, () => f.local(V128));
+  const b0 = f.local(V128), b1 = f.local(V128), va = f.local(V128);
+  const ap = f.local(I32), bp = f.local(I32);
+  const i = f.local(I32), p = f.local(I32), cp = f.local(I32);
+  const k2 = f.local(I32);
+
+  const step = () => {
+    f.get(bp).vload(0).set(b0);
+    f.get(bp).vload(16).set(b1);
+    for (let r = 0; r < MR; r++) {
+      f.get(ap).vsplatLoad(4 * r).set(va);
+      f.get(accs[2 * r]).get(va).get(b0).vmul().vadd().set(accs[2 * r]);
+      f.get(accs[2 * r + 1]).get(va).get(b1).vmul().vadd().set(accs[2 * r + 1]);
+    }
+    f.get(ap).get(sAk).add().set(ap);
+    f.get(bp).get(sBk).add().set(bp);
+  };
+  const block = () => {
+    // cp = c + i*MR*ldc + p*32
+    f.get(c).get(i).get(ldc).mul().i32(MR).mul().add().get(p).i32(32).mul().add().set(cp);
+    f.get(acc).if();
+    for (let r = 0; r < MR; r++) {
+      f.get(cp).vload(0).set(accs[2 * r]);
+      f.get(cp).vload(16).set(accs[2 * r + 1]);
+      if (r < MR - 1) f.get(cp).get(ldc).add().set(cp);
+    }
+    f.else();
+    for (let r = 0; r < MR * 2; r++) f.i32(0).visplat().set(accs[r]);
+    f.end();
+    f.get(a).get(i).get(sAp).mul().add().set(ap);
+    f.get(b).get(p).get(sBp).mul().add().set(bp);
+    // k2 = K >> 1 unrolled double steps, then one tail step if K is odd
+    f.get(K).i32(1).shrU().set(k2);
+    f.get(k2).if();
+    f.block().loop();
+    step();
+    step();
+    f.get(k2).i32(1).sub().tee(k2).brIf(0);
+    f.end().end();
+    f.end();
+    f.get(K).i32(1).and().if();
+    step();
+    f.end();
+    f.get(c).get(i).get(ldc).mul().i32(MR).mul().add().get(p).i32(32).mul().add().set(cp);
+    for (let r = 0; r < MR; r++) {
+      f.get(cp).get(accs[2 * r]).vstore(0);
+      f.get(cp).get(accs[2 * r + 1]).vstore(16);
+      if (r < MR - 1) f.get(cp).get(ldc).add().set(cp);
+    }
+  };
+  const [outer, outerN, inner, innerN] = pOuter ? [p, nP, i, mP] : [i, mP, p, nP];
+  f.i32(0).set(outer);
+  f.block().loop();
+  f.i32(0).set(inner);
+  f.block().loop();
+  block();
+  f.get(inner).i32(1).add().tee(inner).get(innerN).ltS().brIf(0);
+  f.end().end();
+  f.get(outer).i32(1).add().tee(outer).get(outerN).ltS().brIf(0);
+  f.end().end();
+  return f;
+}
+
+/**
+ * Emits `pack(src, sRow, sK, rows, K, dst, w)`: dst[(ib*K + k)*w + r] = src[(ib*w+r)*sRow +
+ * k*sK] (byte strides), rows past `rows` zero-filled up to a multiple of w.
+ */
+function packFunc(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32]);
+  const [src, sRow, sK, rows, K, dst, w] = [0, 1, 2, 3, 4, 5, 6];
+  const ib = f.local(I32), k = f.local(I32), r = f.local(I32), row = f.local(I32);
+  const sp = f.local(I32), dp = f.local(I32), nb = f.local(I32), rowBase = f.local(I32);
+  // nb = ceil(rows / w)
+  f.get(rows).get(w).add().i32(1).sub().get(w).divU().set(nb);
+  f.get(dst).set(dp);
+  f.i32(0).set(ib);
+  f.block().loop();
+  {
+    f.get(ib).get(w).mul().set(rowBase);
+    f.i32(0).set(k);
+    f.block().loop();
+    {
+      f.i32(0).set(r);
+      f.block().loop();
+      {
+        f.get(rowBase).get(r).add().tee(row).get(rows).ltS().if();
+        f.get(dp).get(src).get(row).get(sRow).mul().add().get(k).get(sK).mul().add().tee(sp)
+          .f32Load().f32Store();
+        f.else();
+        f.get(dp).f32(0).f32Store();
+        f.end();
+        f.get(dp).i32(4).add().set(dp);
+        f.get(r).i32(1).add().tee(r).get(w).ltS().brIf(0);
+      }
+      f.end().end();
+      f.get(k).i32(1).add().tee(k).get(K).ltS().brIf(0);
+    }
+    f.end().end();
+    f.get(ib).i32(1).add().tee(ib).get(nb).ltS().brIf(0);
+  }
+  f.end().end();
+  return f;
+}
+
+/** Pushes exp(v) for the f32x4 on top of the stack (uses scratch locals x, t). */
+function emitExp(f: FuncBuilder, x: number, n: number): void {
+  // x = clamp(x); n = nearest(x*log2e); r = x - n*C1 - n*C2; exp = poly(r) * 2^n
+  f.vconst(88.3762626647949).vmin().vconst(-87.3365447504).vmax().set(x);
+  f.get(x).vconst(Math.LOG2E).vmul().vnearest().set(n);
+  f.get(x).get(n).vconst(0.693359375).vmul().vsub().get(n).vconst(-2.12194440e-4).vmul().vsub()
+    .set(x);
+  f.vconst(1.9875691500e-4).get(x).vmul().vconst(1.3981999507e-3).vadd();
+  f.get(x).vmul().vconst(8.3334519073e-3).vadd();
+  f.get(x).vmul().vconst(4.1665795894e-2).vadd();
+  f.get(x).vmul().vconst(1.6666665459e-1).vadd();
+  f.get(x).vmul().vconst(5.0000001201e-1).vadd();
+  f.get(x).vmul().get(x).vmul().get(x).vadd().vconst(1).vadd();
+  // 2^n as float bits: (n + 127) << 23
+  f.get(n).vtruncS().i32(127).visplat().viadd().i32(23).vishl();
+  f.vmul();
+}
+
+/** Pushes sigmoid of the f32x4 on top of the stack. */
+function emitSigmoid(f: FuncBuilder, x: number, n: number): void {
+  f.vneg();
+  emitExp(f, x, n);
+  f.vconst(1).vadd().set(x);
+  f.vconst(1).get(x).vdiv();
+}
+
+/** Pushes tanh of the f32x4 on top of the stack: 2*sigmoid(2x) - 1. */
+function emitTanh(f: FuncBuilder, x: number, n: number): void {
+  f.vconst(2).vmul();
+  emitSigmoid(f, x, n);
+  f.vconst(2).vmul().vconst(1).vsub();
+}
+
+/**
+ * gates_fwd(g, bias, cPrev, cOut, hOut, tcOut, rows): g holds the pre-activations [rows, 4H]
+ * (without bias); replaced in place by the activations i, f, tanh(c~), o.
+ */
+function gatesFwdFunc(hidden: number): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32]);
+  const [g, bias, cPrev, cOut, hOut, tcOut, rows] = [0, 1, 2, 3, 4, 5, 6];
+  const x = f.local(V128), n = f.local(V128);
+  const vi = f.local(V128), vf = f.local(V128), vg = f.local(V128), vo = f.local(V128);
+  const vc = f.local(V128), vtc = f.local(V128);
+  const j = f.local(I32), row = f.local(I32), gp = f.local(I32), bp = f.local(I32);
+  const sp = f.local(I32); // state pointer (c, h, tc share the [rows, H] layout)
+  const H4 = hidden * 4; // bytes per gate block
+  f.i32(0).set(row);
+  f.get(g).set(gp);
+  f.i32(0).set(sp);
+  f.block().loop();
+  {
+    f.i32(0).set(j);
+    f.get(bias).set(bp);
+    f.block().loop();
+    {
+      f.get(gp).vload(0).get(bp).vload(0).vadd();
+      emitSigmoid(f, x, n);
+      f.set(vi);
+      f.get(gp).vload(H4).get(bp).vload(H4).vadd();
+      emitSigmoid(f, x, n);
+      f.set(vf);
+      f.get(gp).vload(2 * H4).get(bp).vload(2 * H4).vadd();
+      emitTanh(f, x, n);
+      f.set(vg);
+      f.get(gp).vload(3 * H4).get(bp).vload(3 * H4).vadd();
+      emitSigmoid(f, x, n);
+      f.set(vo);
+      // c = f*cPrev + i*g
+      f.get(vf).get(cPrev).get(sp).add().vload(0).vmul().get(vi).get(vg).vmul().vadd().set(vc);
+      f.get(vc);
+      emitTanh(f, x, n);
+      f.set(vtc);
+      f.get(cOut).get(sp).add().get(vc).vstore(0);
+      f.get(tcOut).get(sp).add().get(vtc).vstore(0);
+      f.get(hOut).get(sp).add().get(vo).get(vtc).vmul().vstore(0);
+      f.get(gp).get(vi).vstore(0);
+      f.get(gp).get(vf).vstore(H4);
+      f.get(gp).get(vg).vstore(2 * H4);
+      f.get(gp).get(vo).vstore(3 * H4);
+      f.get(gp).i32(16).add().set(gp);
+      f.get(bp).i32(16).add().set(bp);
+      f.get(sp).i32(16).add().set(sp);
+      f.get(j).i32(4).add().tee(j).i32(hidden).ltS().brIf(0);
+    }
+    f.end().end();
+    f.get(gp).i32(3 * H4).add().set(gp);
+    f.get(row).i32(1).add().tee(row).get(rows).ltS().brIf(0);
+  }
+  f.end().end();
+  return f;
+}
+
+/**
+ * gates_bwd(act, dhA, dhB, cPrev, tc, dc, rows): act holds i, f, tanh(c~), o [rows, 4H] and is
+ * replaced by the pre-activation gradients; dc (in: from step t+1, out: to step t-1).
+ */
+function gatesBwdFunc(hidden: number): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32]);
+  const [act, dhA, dhB, cPrev, tc, dc, rows] = [0, 1, 2, 3, 4, 5, 6];
+  const vi = f.local(V128), vf = f.local(V128), vg = f.local(V128), vo = f.local(V128);
+  const dh = f.local(V128), vtc = f.local(V128), vdc = f.local(V128), one = f.local(V128);
+  const j = f.local(I32), row = f.local(I32), gp = f.local(I32), sp = f.local(I32);
+  const H4 = hidden * 4;
+  f.vconst(1).set(one);
+  f.i32(0).set(row);
+  f.get(act).set(gp);
+  f.i32(0).set(sp);
+  f.block().loop();
+  {
+    f.i32(0).set(j);
+    f.block().loop();
+    {
+      f.get(gp).vload(0).set(vi);
+      f.get(gp).vload(H4).set(vf);
+      f.get(gp).vload(2 * H4).set(vg);
+      f.get(gp).vload(3 * H4).set(vo);
+      f.get(dhA).get(sp).add().vload(0).get(dhB).get(sp).add().vload(0).vadd().set(dh);
+      f.get(tc).get(sp).add().vload(0).set(vtc);
+      // dc += dh * o * (1 - tc^2)
+      f.get(dc).get(sp).add().vload(0).get(dh).get(vo).vmul().get(one).get(vtc).get(vtc).vmul()
+        .vsub().vmul().vadd().set(vdc);
+      // do = dh * tc * o * (1 - o)
+      f.get(gp).get(dh).get(vtc).vmul().get(vo).vmul().get(one).get(vo).vsub().vmul()
+        .vstore(3 * H4);
+      // di = dc * g * i * (1 - i)
+      f.get(gp).get(vdc).get(vg).vmul().get(vi).vmul().get(one).get(vi).vsub().vmul().vstore(0);
+      // dg = dc * i * (1 - g^2)
+      f.get(gp).get(vdc).get(vi).vmul().get(one).get(vg).get(vg).vmul().vsub().vmul()
+        .vstore(2 * H4);
+      // df = dc * cPrev * f * (1 - f)
+      f.get(gp).get(vdc).get(cPrev).get(sp).add().vload(0).vmul().get(vf).vmul().get(one).get(vf)
+        .vsub().vmul().vstore(H4);
+      // dc_prev = dc * f
+      f.get(dc).get(sp).add().get(vdc).get(vf).vmul().vstore(0);
+      f.get(gp).i32(16).add().set(gp);
+      f.get(sp).i32(16).add().set(sp);
+      f.get(j).i32(4).add().tee(j).i32(hidden).ltS().brIf(0);
+    }
+    f.end().end();
+    f.get(gp).i32(3 * H4).add().set(gp);
+    f.get(row).i32(1).add().tee(row).get(rows).ltS().brIf(0);
+  }
+  f.end().end();
+  return f;
+}
+
+/** The compiled kernels and their memory. */
+export interface RnnKernels {
+  /** The module's memory (grown by {@linkcode KernelMemory}). */
+  memory: WebAssembly.Memory;
+  /** gemm, i-panels outer (A panel reused across all of B). */
+  gemmI: (...args: number[]) => void;
+  /** gemm, column panels outer (B panel reused across the few A panels). */
+  gemmP: (...args: number[]) => void;
+  /** Strided copy into panels. */
+  pack: (...args: number[]) => void;
+  /** Fused LSTM cell forward. */
+  gatesFwd: (...args: number[]) => void;
+  /** Fused LSTM cell backward. */
+  gatesBwd: (...args: number[]) => void;
+}
+
+const moduleCache = new Map<number, WebAssembly.Module>();
+
+/** Compiles (once per hidden size) and instantiates the kernels on a fresh memory. */
+export function createRnnKernels(hidden: number): RnnKernels {
+  // Panels of NR columns tile the hidden units exactly (no partial panels to handle).
+  if (hidden % NR !== 0) {
+    throw new RangeError(
+      `Cannot build LSTM kernels: hidden size ${hidden} is not a multiple of ${NR}`,
+    );
+  }
+  let mod = moduleCache.get(hidden);
+  if (!mod) {
+    const bytes = assembleModule([
+      { name: "gemmI", fn: gemmFunc(false) },
+      { name: "gemmP", fn: gemmFunc(true) },
+      { name: "pack", fn: packFunc() },
+      { name: "gatesFwd", fn: gatesFwdFunc(hidden) },
+      { name: "gatesBwd", fn: gatesBwdFunc(hidden) },
+    ]);
+    mod = new WebAssembly.Module(bytes);
+    moduleCache.set(hidden, mod);
+  }
+  const memory = new WebAssembly.Memory({ initial: 16 });
+  const inst = new WebAssembly.Instance(mod, { env: { memory } });
+  const ex = inst.exports as Record<string, (...args: number[]) => void>;
+  return {
+    memory,
+    gemmI: ex.gemmI,
+    gemmP: ex.gemmP,
+    pack: ex.pack,
+    gatesFwd: ex.gatesFwd,
+    gatesBwd: ex.gatesBwd,
+  };
+}

@@ -1,0 +1,347 @@
+/**
+ * A minimal WebAssembly binary assembler, enough to generate small SIMD compute kernels at
+ * runtime from TypeScript (no build step, no binary blobs in the repository).
+ *
+ * Only what ditto's kernels need is covered: i32/f32/v128 values, one imported memory,
+ * structured control flow, loads/stores and fixed-width SIMD arithmetic (no relaxed SIMD, so
+ * results are identical on every machine).
+ *
+ * @module
+ */
+
+/** Value types. */
+export const I32 = 0x7f;
+/** 32-bit float value type. */
+export const F32 = 0x7d;
+/** 128-bit SIMD value type. */
+export const V128 = 0x7b;
+
+function uleb(n: number, out: number[]): void {
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+}
+
+function sleb(n: number, out: number[]): void {
+  n |= 0;
+  while (true) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+function str(s: string, out: number[]): void {
+  const bytes = new TextEncoder().encode(s);
+  uleb(bytes.length, out);
+  out.push(...bytes);
+}
+
+/** Builds the body of one function; every method appends one instruction and returns `this`. */
+export class FuncBuilder {
+  /** Encoded instructions. */
+  readonly code: number[] = [];
+  /** Types of the declared locals (after the parameters). */
+  readonly localTypes: number[] = [];
+
+  /** Creates a builder for a function with `params` parameters of the given types. */
+  constructor(readonly params: number[], readonly results: number[] = []) {}
+
+  /** Declares a local and returns its index. */
+  local(type: number): number {
+    this.localTypes.push(type);
+    return this.params.length + this.localTypes.length - 1;
+  }
+
+  private op(...bytes: number[]): this {
+    this.code.push(...bytes);
+    return this;
+  }
+
+  private simd(opcode: number, ...imm: number[]): this {
+    this.code.push(0xfd);
+    uleb(opcode, this.code);
+    this.code.push(...imm);
+    return this;
+  }
+
+  private mem(opcode: number, offset: number, align: number, isSimd = false): this {
+    if (isSimd) {
+      this.code.push(0xfd);
+      uleb(opcode, this.code);
+    } else this.code.push(opcode);
+    uleb(align, this.code);
+    uleb(offset, this.code);
+    return this;
+  }
+
+  /** local.get */
+  get(i: number): this {
+    this.code.push(0x20);
+    uleb(i, this.code);
+    return this;
+  }
+  /** local.set */
+  set(i: number): this {
+    this.code.push(0x21);
+    uleb(i, this.code);
+    return this;
+  }
+  /** local.tee */
+  tee(i: number): this {
+    this.code.push(0x22);
+    uleb(i, this.code);
+    return this;
+  }
+  /** i32.const */
+  i32(n: number): this {
+    this.code.push(0x41);
+    sleb(n, this.code);
+    return this;
+  }
+  /** f32.const */
+  f32(x: number): this {
+    const b = new Uint8Array(new Float32Array([x]).buffer);
+    return this.op(0x43, ...b);
+  }
+  /** block (no result) */
+  block(): this {
+    return this.op(0x02, 0x40);
+  }
+  /** loop (no result) */
+  loop(): this {
+    return this.op(0x03, 0x40);
+  }
+  /** if (no result) */
+  if(): this {
+    return this.op(0x04, 0x40);
+  }
+  /** else */
+  else(): this {
+    return this.op(0x05);
+  }
+  /** end */
+  end(): this {
+    return this.op(0x0b);
+  }
+  /** br */
+  br(depth: number): this {
+    return this.op(0x0c, depth);
+  }
+  /** br_if */
+  brIf(depth: number): this {
+    return this.op(0x0d, depth);
+  }
+  /** call */
+  call(index: number): this {
+    this.code.push(0x10);
+    uleb(index, this.code);
+    return this;
+  }
+  /** drop */
+  drop(): this {
+    return this.op(0x1a);
+  }
+  /** i32.add */
+  add(): this {
+    return this.op(0x6a);
+  }
+  /** i32.sub */
+  sub(): this {
+    return this.op(0x6b);
+  }
+  /** i32.mul */
+  mul(): this {
+    return this.op(0x6c);
+  }
+  /** i32.shl */
+  shl(): this {
+    return this.op(0x74);
+  }
+  /** i32.shr_u */
+  shrU(): this {
+    return this.op(0x76);
+  }
+  /** i32.and */
+  and(): this {
+    return this.op(0x71);
+  }
+  /** i32.div_u */
+  divU(): this {
+    return this.op(0x6e);
+  }
+  /** i32.lt_s */
+  ltS(): this {
+    return this.op(0x48);
+  }
+  /** i32.ge_s */
+  geS(): this {
+    return this.op(0x4e);
+  }
+  /** i32.eqz */
+  eqz(): this {
+    return this.op(0x45);
+  }
+  /** i32.ne */
+  ne(): this {
+    return this.op(0x47);
+  }
+  /** f32.load */
+  f32Load(offset = 0): this {
+    return this.mem(0x2a, offset, 2);
+  }
+  /** f32.store */
+  f32Store(offset = 0): this {
+    return this.mem(0x38, offset, 2);
+  }
+  /** f32.add */
+  fadd(): this {
+    return this.op(0x92);
+  }
+  /** f32.sub */
+  fsub(): this {
+    return this.op(0x93);
+  }
+  /** f32.mul */
+  fmul(): this {
+    return this.op(0x94);
+  }
+  /** v128.load */
+  vload(offset = 0): this {
+    return this.mem(0x00, offset, 4, true);
+  }
+  /** v128.load32_splat */
+  vsplatLoad(offset = 0): this {
+    return this.mem(0x09, offset, 2, true);
+  }
+  /** v128.store */
+  vstore(offset = 0): this {
+    return this.mem(0x0b, offset, 4, true);
+  }
+  /** v128.const with the same f32 in every lane */
+  vconst(x: number): this {
+    const b = new Uint8Array(new Float32Array([x, x, x, x]).buffer);
+    return this.simd(0x0c, ...b);
+  }
+  /** f32x4.splat */
+  splat(): this {
+    return this.simd(0x13);
+  }
+  /** f32x4.extract_lane */
+  lane(i: number): this {
+    return this.simd(0x1f, i);
+  }
+  /** f32x4.add */
+  vadd(): this {
+    return this.simd(0xe4);
+  }
+  /** f32x4.sub */
+  vsub(): this {
+    return this.simd(0xe5);
+  }
+  /** f32x4.mul */
+  vmul(): this {
+    return this.simd(0xe6);
+  }
+  /** f32x4.div */
+  vdiv(): this {
+    return this.simd(0xe7);
+  }
+  /** f32x4.min */
+  vmin(): this {
+    return this.simd(0xe8);
+  }
+  /** f32x4.max */
+  vmax(): this {
+    return this.simd(0xe9);
+  }
+  /** f32x4.neg */
+  vneg(): this {
+    return this.simd(0xe1);
+  }
+  /** f32x4.nearest */
+  vnearest(): this {
+    return this.simd(0x6a);
+  }
+  /** i32x4.trunc_sat_f32x4_s */
+  vtruncS(): this {
+    return this.simd(0xf8);
+  }
+  /** i32x4.add */
+  viadd(): this {
+    return this.simd(0xae);
+  }
+  /** i32x4.shl (shift amount i32 on the stack) */
+  vishl(): this {
+    return this.simd(0xab);
+  }
+  /** i32x4.splat */
+  visplat(): this {
+    return this.simd(0x11);
+  }
+}
+
+/** One exported function of a module. */
+interface FuncDef {
+  name: string;
+  fn: FuncBuilder;
+}
+
+/**
+ * Assembles functions into a module that imports its memory as `env.memory`.
+ */
+export function assembleModule(funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
+  const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  const section = (id: number, body: number[]) => {
+    out.push(id);
+    uleb(body.length, out);
+    out.push(...body);
+  };
+  // Types: one per function (simple, duplicates are allowed).
+  const types: number[] = [];
+  uleb(funcs.length, types);
+  for (const { fn } of funcs) {
+    types.push(0x60);
+    uleb(fn.params.length, types);
+    types.push(...fn.params);
+    uleb(fn.results.length, types);
+    types.push(...fn.results);
+  }
+  section(1, types);
+  const imports: number[] = [1];
+  str("env", imports);
+  str("memory", imports);
+  imports.push(0x02, 0x00, 0x01); // memory, limits: min 1 page, no max
+  section(2, imports);
+  const fsec: number[] = [];
+  uleb(funcs.length, fsec);
+  funcs.forEach((_, i) => uleb(i, fsec));
+  section(3, fsec);
+  const exps: number[] = [];
+  uleb(funcs.length, exps);
+  funcs.forEach(({ name }, i) => {
+    str(name, exps);
+    exps.push(0x00);
+    uleb(i, exps);
+  });
+  section(7, exps);
+  const code: number[] = [];
+  uleb(funcs.length, code);
+  for (const { fn } of funcs) {
+    const body: number[] = [];
+    uleb(fn.localTypes.length, body);
+    for (const t of fn.localTypes) body.push(1, t);
+    body.push(...fn.code, 0x0b);
+    uleb(body.length, code);
+    code.push(...body);
+  }
+  section(10, code);
+  return new Uint8Array(out);
+}
