@@ -6,6 +6,7 @@
  */
 
 import { commandDiff, DIFF_USAGE } from "./diff.ts";
+import { commandGc, commandStore, MAINTENANCE_USAGE } from "./maintenance.ts";
 
 /** A command: arguments after its name -> exit code. */
 export type Command = (args: string[]) => number | Promise<number>;
@@ -13,7 +14,9 @@ export type Command = (args: string[]) => number | Promise<number>;
 /** Command name -> implementation. */
 export const toolCommands: Record<string, Command> = {
   diff: commandDiff,
+  store: commandStore,
+  gc: commandGc,
 };
 
 /** Usage lines of the run-tool commands. */
-export const TOOLS_USAGE = [DIFF_USAGE].join("\n");
+export const TOOLS_USAGE = [DIFF_USAGE, MAINTENANCE_USAGE].join("\n");
