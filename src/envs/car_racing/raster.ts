@@ -156,7 +156,7 @@ export class Raster {
   }
 }
 
-const ROW_TMP = new Uint32Array(84 * 64 * 3);
+const ROW_TMP = new Int32Array(84 * 64 * 3);
 
 /** round(sum / 63) for every reachable weighted sum (at most 63 * 255). */
 const DIV63: Uint8Array = (() => {
@@ -221,11 +221,18 @@ export function downsample64(src: Uint32Array, out: Uint8Array): Uint8Array {
     const wa = vw[y * 4 + 1];
     const wb = vw[y * 4 + 2];
     const wc = vw[y * 4 + 3];
-    const b = Math.min(a + rowStride, 83 * rowStride);
-    const c = Math.min(a + 2 * rowStride, 83 * rowStride);
+    const b = a + rowStride;
     const o = y * rowStride;
-    for (let k = 0; k < rowStride; k++) {
-      out[o + k] = div63[wa * tmp[a + k] + wb * tmp[b + k] + wc * tmp[c + k]];
+    if (wc === 0) {
+      // Two input rows (also the last output row, whose third row would be out of range).
+      for (let k = 0; k < rowStride; k++) {
+        out[o + k] = div63[wa * tmp[a + k] + wb * tmp[b + k]];
+      }
+    } else {
+      const c = b + rowStride;
+      for (let k = 0; k < rowStride; k++) {
+        out[o + k] = div63[wa * tmp[a + k] + wb * tmp[b + k] + wc * tmp[c + k]];
+      }
     }
   }
   return out;

@@ -148,15 +148,42 @@ export class SceneDrawer {
     // Rows under the indicator bar (bottom 5/40 of the window) are painted over anyway.
     this.#hVisible = h - (5 * h) / 40;
 
-    raster.clear(0);
     const xs = this.#xs;
     const ys = this.#ys;
-    // The field quad, then the lighter squares.
-    this.#fillAxisQuad(raster, -PLAYFIELD, -PLAYFIELD, PLAYFIELD, PLAYFIELD, COLORS.field);
+    // World bounding box of the visible area (above the bar), from its corners.
+    let minX = Infinity;
+    let maxX = -Infinity;
+    let minY = Infinity;
+    let maxY = -Infinity;
+    const det = this.#axx * this.#ayy - this.#axy * this.#ayx;
+    for (let corner = 0; corner < 4; corner++) {
+      const px = (corner & 1 ? w : 0) - this.#x0;
+      const py = (corner & 2 ? this.#hVisible : 0) - this.#y0;
+      const wx = this.#cx + (this.#ayy * px - this.#axy * py) / det;
+      const wy = this.#cy + (-this.#ayx * px + this.#axx * py) / det;
+      minX = Math.min(minX, wx);
+      maxX = Math.max(maxX, wx);
+      minY = Math.min(minY, wy);
+      maxY = Math.max(maxY, wy);
+    }
+    // Black clear, then the field quad. When the field covers the whole view (every frame
+    // after the zoom-in, unless the car is near the edge), one fill does both.
+    const F = PLAYFIELD - 1e-6;
+    if (minX > -F && maxX < F && minY > -F && maxY < F) {
+      raster.clear(COLORS.field);
+    } else {
+      raster.clear(0);
+      this.#fillAxisQuad(raster, -PLAYFIELD, -PLAYFIELD, PLAYFIELD, PLAYFIELD, COLORS.field);
+    }
+    // The lighter squares: only lattice cells that meet the view's bounding box.
     const k = PLAYFIELD / 20;
     const kr = k * Math.SQRT1_2;
-    for (let gx = -20; gx < 20; gx += 2) {
-      for (let gy = -20; gy < 20; gy += 2) {
+    const gx0 = Math.max(-20, 2 * Math.floor(Math.floor(minX / k) / 2));
+    const gx1 = Math.min(18, Math.floor(maxX / k));
+    const gy0 = Math.max(-20, 2 * Math.floor(Math.floor(minY / k) / 2));
+    const gy1 = Math.min(18, Math.floor(maxY / k));
+    for (let gx = gx0; gx <= gx1; gx += 2) {
+      for (let gy = gy0; gy <= gy1; gy += 2) {
         if (!this.#visible(k * gx + k / 2, k * gy + k / 2, kr)) continue;
         this.#fillAxisQuad(raster, k * gx, k * gy, k * gx + k, k * gy + k, COLORS.grass);
       }
