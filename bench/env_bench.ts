@@ -5,10 +5,13 @@
  *
  * Anchor: Python Gymnasium CarRacing does about 265 steps/s on one core of this machine
  * (96x96 observation); `env_step_vs_gymnasium` is measured steps/s over that figure.
+ * `env_step_per_cpu_s` divides by process CPU time instead of wall time, which other
+ * processes on a shared machine disturb less.
  *
  * Run: deno run -A bench/env_bench.ts [--steps 6000] [--vector-steps 400]
  */
 
+import process from "node:process";
 import { CarRacing, EnvRng } from "../src/envs/car_racing/mod.ts";
 import { VectorEnv } from "../src/envs/vector/mod.ts";
 
@@ -33,13 +36,17 @@ async function singleEnv(steps: number): Promise<void> {
     if (r.terminated || r.truncated) env.reset({ seed: seed++ });
   }
   let stepMs = 0;
+  let stepCpuUs = 0;
   let resetMs = 0;
   let resets = 0;
   for (let i = 0; i < steps; i++) {
     const a = randomAction(rng);
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const r = env.step(a);
     stepMs += performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    stepCpuUs += c.user + c.system;
     if (r.terminated || r.truncated) {
       const t1 = performance.now();
       env.reset({ seed: seed++ });
@@ -58,6 +65,8 @@ async function singleEnv(steps: number): Promise<void> {
   const perS = steps / (stepMs / 1000);
   emit("env_step_per_s", perS, "steps/s");
   emit("env_step_vs_gymnasium", perS / GYMNASIUM_STEPS_PER_S, "x");
+  // CPU time is less sensitive than wall time to other processes sharing the cores.
+  emit("env_step_per_cpu_s", steps / (stepCpuUs / 1e6), "steps/s");
   emit("env_reset_ms", resetMs / resets, "ms");
 }
 
@@ -99,5 +108,9 @@ if (import.meta.main) {
   const two = await vector(2, n, vectorSteps);
   emit("vector_env_step_per_s_2w", two, "steps/s");
   emit("vector_env_scaling_2w_over_1w", two / one, "x");
-  console.error(`vector env: n=${n}, ${vectorSteps} batched steps per run`);
+  console.error(
+    `vector env: n=${n}, ${vectorSteps} batched steps per run; ` +
+      `load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}, ` +
+      `${navigator.hardwareConcurrency} cores`,
+  );
 }

@@ -241,7 +241,7 @@ export class Car {
       let fForce = (-vf + vr) * FORCE_GAIN;
       let pForce = -vs * FORCE_GAIN;
       const force = Math.sqrt(fForce * fForce + pForce * pForce);
-      // Skid marks (gym's particles) are not simulated: they are never part of the
+      // Differs from gym: skid marks (gym's particles) are not simulated: they are never part of the
       // observation and do not affect the physics.
       if (Math.abs(force) > frictionLimit) {
         fForce = (fForce / force) * frictionLimit;

@@ -1,7 +1,20 @@
 /**
  * CarRacing, ported from gym v0 (gym 0.9.4, what World Models used) onto box2d-wasm, with
- * its own software renderer. See `carracing_spec.md` for the algorithm; the places where
- * this port deliberately differs from gym are marked "Differs from gym".
+ * its own software renderer. `carracing_spec.md` describes the algorithm.
+ *
+ * Deliberate differences from gym v0 (each is also marked "Differs from gym" where it lives):
+ * - Random numbers: the env's own xoshiro128** stream (`rng.ts`), not numpy's MT19937, so a
+ *   seed gives a different track than in gym; the track distribution is the same.
+ * - Physics: Box2D 2.4 (box2d-wasm) instead of pybox2d's 2.3; same call order and
+ *   iteration counts, slightly different joint solver (spec §10).
+ * - A fresh b2World per reset, so an episode never depends on earlier ones.
+ * - Actions are clipped to their ranges (gym clips only gas) and malformed actions throw;
+ *   stepping after the episode ended throws; the 1,000-step limit (gym's TimeLimit wrapper)
+ *   is built in as `truncated`, which is false when the same step terminates.
+ * - Skid marks are not simulated (gym draws them only in human/rgb_array renders), and the
+ *   score text of the indicator bar is not drawn.
+ * - `pixels64` is a clean area average of the 96x96 frame's top 84 rows, without World
+ *   Models' per-frame min-max stretch and uint8 wrap-around (spec §9).
  *
  * @module
  */
@@ -304,6 +317,7 @@ export class CarRacing {
       terminated = true;
       reward = -100;
     }
+    // Differs from gym: the TimeLimit wrapper's cap is built in (truncated, not done).
     const truncated = !terminated && this.#steps >= this.maxSteps;
     this.#ended = terminated || truncated;
     return { observation: this.#observe(), reward, terminated, truncated, info: this.#info() };
@@ -474,6 +488,7 @@ export class CarRacing {
   #observe(): Uint8Array {
     this.#drawer.draw(this.#state96, this.#scene);
     if (this.observationKind === "pixels96") return this.#state96.toRgb();
+    // Differs from World Models' pipeline: a clean area average, no min-max stretch or wrap.
     return downsample64(this.#state96.pixels, new Uint8Array(64 * 64 * 3));
   }
 
@@ -494,6 +509,7 @@ export class CarRacing {
  * @returns The clipped action.
  */
 export function validateAction(action: Action): [number, number, number] {
+  // Differs from gym: gym clips only gas and lets NaN or short actions into the world.
   if (action === null || typeof action !== "object" || action.length !== 3) {
     const got = action === null || typeof action !== "object"
       ? typeof action

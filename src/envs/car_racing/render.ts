@@ -315,7 +315,7 @@ export class SceneDrawer {
     vertical(10, 0.01 * wh[23], COLORS.absRear);
     horizontal(20, -10.0 * scene.steerAngle, COLORS.steering);
     horizontal(30, -0.8 * hull[6], COLORS.gyro);
-    // gym v0 also prints the score with a 36 pt pyglet label here; at 96x96 it is a few
+    // Differs from gym: gym v0 also prints the score with a 36 pt pyglet label here; at 96x96 it is a few
     // blurred pixels that World Models crops away, so it is not drawn.
   }
 }

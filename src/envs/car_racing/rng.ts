@@ -1,5 +1,6 @@
 /**
- * The environment's own seeded random number generator (xoshiro128** seeded through
+ * Differs from gym: gym draws from numpy's MT19937 (seeded through gym's hash); this is
+ * the environment's own seeded random number generator (xoshiro128** seeded through
  * splitmix32), drawing 53-bit uniform doubles like numpy's `uniform`. Pure integer
  * arithmetic, so every platform produces the same stream.
  *
