@@ -6,6 +6,7 @@
  */
 
 import { commandDiff, DIFF_USAGE } from "./diff.ts";
+import { commandExport, EXPORT_USAGE } from "./export.ts";
 import { commandGc, commandStore, MAINTENANCE_USAGE } from "./maintenance.ts";
 
 /** A command: arguments after its name -> exit code. */
@@ -16,7 +17,8 @@ export const toolCommands: Record<string, Command> = {
   diff: commandDiff,
   store: commandStore,
   gc: commandGc,
+  export: commandExport,
 };
 
 /** Usage lines of the run-tool commands. */
-export const TOOLS_USAGE = [DIFF_USAGE, MAINTENANCE_USAGE].join("\n");
+export const TOOLS_USAGE = [DIFF_USAGE, MAINTENANCE_USAGE, EXPORT_USAGE].join("\n");
