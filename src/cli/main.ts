@@ -12,8 +12,8 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { resolve } from "node:path";
+import { parseArgs } from "./args.ts";
+import { resolve } from "../runner/path.ts";
 import {
   defaultRunsDir,
   ExperimentError,
@@ -25,7 +25,6 @@ import {
 } from "../runner/mod.ts";
 import { builtinStages } from "../stages/mod.ts";
 import { HumanReporter } from "./reporter.ts";
-import { toolCommands, TOOLS_USAGE } from "./commands/mod.ts";
 
 const USAGE = `Usage:
   deno task run <file.yaml> [options]    run an experiment (a new numbered run)
@@ -35,12 +34,23 @@ const USAGE = `Usage:
       --jobs N           stages run at once (default: number of cores)
       --runs DIR         runs and store folder (default: $DITTO_RUNS or <project>/runs)
       --json             print one JSON object with the result to stdout
+      --verify           rerun every stage and compare keys and outputs with the file's lock:
   deno task runs [experiment] [--runs DIR] [--json]    list runs
   deno task show <run> [--runs DIR] [--json]           one run's summary
       <run> is <experiment> (latest), <experiment>/<n>, or a run folder
-${TOOLS_USAGE}
+{TOOLS}
 
 Exit codes: 0 success, 1 a stage failed, 2 invalid experiment or usage, 130 interrupted.`;
+
+/** The usage text with the run tools' lines (loaded on demand, they are not needed to run). */
+async function fullUsage(): Promise<string> {
+  try {
+    const { TOOLS_USAGE } = await import("./commands/mod.ts");
+    return USAGE.replace("{TOOLS}", TOOLS_USAGE);
+  } catch {
+    return USAGE.replace("{TOOLS}\n", "");
+  }
+}
 
 /** Exit code for an interrupted run. */
 const EXIT_INTERRUPTED = 130;
@@ -106,6 +116,7 @@ async function commandRun(args: string[]): Promise<number> {
       force: { type: "string", multiple: true },
       "force-all": { type: "boolean" },
       "dry-run": { type: "boolean" },
+      verify: { type: "boolean" },
       jobs: { type: "string" },
       runs: { type: "string" },
       json: { type: "boolean" },
@@ -113,12 +124,12 @@ async function commandRun(args: string[]): Promise<number> {
     },
   });
   if (values.help) {
-    print(USAGE);
+    print(await fullUsage());
     return 0;
   }
   if (positionals.length !== 1) {
     throw new UsageError(
-      `Cannot run: expected one experiment file, got ${positionals.length}\n${USAGE}`,
+      `Cannot run: expected one experiment file, got ${positionals.length}\n${await fullUsage()}`,
     );
   }
   let jobs: number | undefined;
@@ -129,6 +140,11 @@ async function commandRun(args: string[]): Promise<number> {
     }
   }
   const json = values.json ?? false;
+  const file = userPath(positionals[0]);
+  // --verify re-executes every stage (unless --force names some) and compares with `lock:`.
+  // Loaded on demand: the run path stays free of the run tools' imports (start-up time).
+  const lockTools = values.verify ? await import("../runs/lock.ts") : undefined;
+  const lock = lockTools ? await lockTools.readLockOrFail(file) : undefined;
   const reporter = new HumanReporter({ stream: json ? Deno.stderr : Deno.stdout });
   const controller = new AbortController();
   let signals = 0;
@@ -151,7 +167,7 @@ async function commandRun(args: string[]): Promise<number> {
     const report = await runExperiment(userPath(positionals[0]), {
       runsDir: values.runs ? userPath(values.runs) : defaultRunsDir(),
       sets: values.set,
-      force: values["force-all"] ? true : values.force,
+      force: values["force-all"] ? true : values.force ?? (lock ? true : undefined),
       dryRun: values["dry-run"],
       jobs,
       builtins: builtinStages,
@@ -159,7 +175,12 @@ async function commandRun(args: string[]): Promise<number> {
       signal: controller.signal,
     });
     reporter.finish(report);
-    if (json) print(JSON.stringify(jsonReport(report)));
+    const verification = lock && report.status !== "dry-run"
+      ? await lockTools!.verifyAgainstLock(lock, report, { file })
+      : undefined;
+    if (verification && !json) print(lockTools!.formatVerification(verification));
+    if (json) print(JSON.stringify({ ...(jsonReport(report) as object), verify: verification }));
+    if (verification && !verification.ok && report.status === "succeeded") return 1;
     if (report.status === "interrupted") return EXIT_INTERRUPTED;
     return report.status === "failed" ? 1 : 0;
   } catch (error) {
@@ -214,13 +235,15 @@ function commandRuns(args: string[]): number {
   return 0;
 }
 
-function commandShow(args: string[]): number {
+async function commandShow(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: { runs: { type: "string" }, json: { type: "boolean" } },
   });
-  if (positionals.length !== 1) throw new UsageError(`Cannot show: expected one run\n${USAGE}`);
+  if (positionals.length !== 1) {
+    throw new UsageError(`Cannot show: expected one run\n${await fullUsage()}`);
+  }
   const runsDir = values.runs ? userPath(values.runs) : defaultRunsDir();
   const { dir, record } = readRun(runsDir, positionals[0]);
   if (values.json) {
@@ -273,16 +296,20 @@ export async function main(args: string[]): Promise<number> {
       case "runs":
         return commandRuns(rest);
       case "show":
-        return commandShow(rest);
+        return await commandShow(rest);
       case undefined:
       case "help":
       case "--help":
       case "-h":
-        print(USAGE);
+        print(await fullUsage());
         return command === undefined ? 2 : 0;
       default:
-        if (Object.hasOwn(toolCommands, command)) return await toolCommands[command](rest);
-        throw new UsageError(`Cannot run unknown command "${command}"\n${USAGE}`);
+        {
+          // The run tools load on demand so `run` starts fast.
+          const { toolCommands } = await import("./commands/mod.ts");
+          if (Object.hasOwn(toolCommands, command)) return await toolCommands[command](rest);
+        }
+        throw new UsageError(`Cannot run unknown command "${command}"\n${await fullUsage()}`);
     }
   } catch (error) {
     if (error instanceof ExperimentError) {

@@ -6,8 +6,7 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { dirname, fromFileUrl, join, toFileUrl } from "./path.ts";
 import { explainChange, KEY_VERSION, type KeyComponents, KeyMemo } from "./cache_key.ts";
 import { UsageError } from "./errors.ts";
 import { type Experiment, loadExperiment, type StageDef, type StageMeta } from "./experiment.ts";
@@ -126,14 +125,13 @@ const TRACE = (() => {
     return false;
   }
 })();
-const traceStart = performance.now();
 
 /** With DITTO_TRACE=1, prints phase timings to stderr (for profiling the no-op path). */
 function trace(phase: string): void {
-  if (TRACE) console.error(`[trace] ${(performance.now() - traceStart).toFixed(1)}ms ${phase}`);
+  if (TRACE) console.error(`[trace] ${performance.now().toFixed(1)}ms ${phase}`);
 }
 
-const PROJECT_ROOT = dirname(dirname(dirname(new URL(import.meta.url).pathname)));
+const PROJECT_ROOT = dirname(dirname(dirname(fromFileUrl(import.meta.url))));
 const DEFAULT_CONFIG = join(PROJECT_ROOT, "deno.json");
 
 class Semaphore {
@@ -199,7 +197,7 @@ class ModuleCatalog {
     const hit = this.#meta[id];
     if (hit) return hit;
     const version = Object.values(fp.files).join("").slice(0, 16);
-    const mod = await import(`${pathToFileURL(path).href}?v=${version}`);
+    const mod = await import(`${toFileUrl(path).href}?v=${version}`);
     const stage = mod.default as StageModule;
     if (!stage || typeof stage !== "object" || typeof stage.run !== "function") {
       throw new TypeError("the default export is not a stage (no run function)");
@@ -279,6 +277,7 @@ function finalMetrics(text: string): Record<string, number> {
  */
 export async function runExperiment(file: string, options: RunOptions): Promise<RunReport> {
   const started = performance.now();
+  trace("runExperiment");
   const denoConfig = options.denoConfig ?? DEFAULT_CONFIG;
   const storeRoot = join(options.runsDir, ".store");
   const memoDir = join(storeRoot, "memo");
@@ -306,8 +305,10 @@ export async function runExperiment(file: string, options: RunOptions): Promise<
     for (const s of experiment.stages) forced.add(s.name);
   }
   const store = new Store(storeRoot);
+  trace("store opened");
   experiment.saveMemo?.();
   const engine = new Engine(experiment, store, catalog, options, forced, denoConfig);
+  trace("engine constructed");
   const report = await engine.run();
   report.seconds = (performance.now() - started) / 1000;
   return report;
@@ -384,7 +385,8 @@ class Engine {
     const dry = this.#options.dryRun ?? false;
     const env: Promise<Environment> = dry
       ? Promise.resolve({} as Environment)
-      : collectEnvironment(dirname(exp.file));
+      : collectEnvironment(dirname(exp.file), { gitMemo: this.#store.memoPath("git.json") });
+    trace("environment started");
     for (const stage of exp.stages) this.#reports.set(stage.name, emptyReport(stage));
     if (!dry) {
       trace("engine ready");

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { fileURLToPath } from "node:url";
+import { fromFileUrl } from "./path.ts";
 import type { HostMessage, HostSpec } from "./stage_host.ts";
 
 /** How a stage process ended. */
@@ -207,7 +207,7 @@ export interface RunTypeScriptOptions {
   hooks: ExecHooks;
 }
 
-const HOST = fileURLToPath(new URL("./stage_host.ts", import.meta.url));
+const HOST = fromFileUrl(new URL("./stage_host.ts", import.meta.url));
 
 /**
  * Runs a TypeScript stage in a stage host child process.

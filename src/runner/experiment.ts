@@ -5,8 +5,7 @@
  * @module
  */
 
-import { basename, dirname, extname, isAbsolute, normalize, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, dirname, extname, fromFileUrl, isAbsolute, normalize, resolve } from "./path.ts";
 import { ExperimentError, type Problem } from "./errors.ts";
 import { formatValue, parseTemplate } from "./placeholders.ts";
 import type { InputSpec, ParamSpec } from "./stage.ts";
@@ -88,7 +87,8 @@ export interface LoadExperimentOptions {
 
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
 const EXPERIMENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-const TOP_KEYS = ["name", "description", "seed", "params", "stages", "extends"];
+// `lock:` is written by `deno task export` and read by `run --verify`; the engine ignores it.
+const TOP_KEYS = ["name", "description", "seed", "params", "stages", "extends", "lock"];
 const STAGE_KEYS = [
   "run",
   "uses",
@@ -425,7 +425,7 @@ async function validate(
       if (uses.startsWith("./") || uses.startsWith("../") || isAbsolute(uses)) {
         modulePath = resolve(dirname(locate(tree, `${base}.uses`).file), uses);
       } else if (uses.startsWith("file:")) {
-        modulePath = fileURLToPath(uses);
+        modulePath = fromFileUrl(uses);
       } else {
         const url = options.builtins?.[uses];
         if (url === undefined) {
@@ -443,7 +443,7 @@ async function validate(
           );
           continue;
         }
-        modulePath = fileURLToPath(url);
+        modulePath = fromFileUrl(url);
       }
       draft.module = modulePath;
       describes.push(

@@ -7,8 +7,7 @@
  * @module
  */
 
-import { dirname, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, fromFileUrl, relative, resolve } from "./path.ts";
 import { hashFile } from "./hash.ts";
 
 /** The code identity of a stage module. */
@@ -93,7 +92,7 @@ export class CodeFingerprinter {
     if (specifier.startsWith("./") || specifier.startsWith("../") || specifier.startsWith("/")) {
       return { file: resolve(dirname(from), specifier) };
     }
-    if (specifier.startsWith("file:")) return { file: fileURLToPath(specifier) };
+    if (specifier.startsWith("file:")) return { file: fromFileUrl(specifier) };
     if (specifier.startsWith("node:")) return {};
     if (specifier.startsWith("npm:") || specifier.startsWith("jsr:")) {
       return { external: packageId(specifier) };

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, join } from "./path.ts";
 import type { Environment } from "./environment.ts";
 import type { Experiment, StageDef } from "./experiment.ts";
 import type { StageReport } from "./engine.ts";

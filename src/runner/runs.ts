@@ -4,7 +4,7 @@
  * @module
  */
 
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "./path.ts";
 import { UsageError } from "./errors.ts";
 import { recoverStaleRuns, runId, type RunRecord } from "./run_folder.ts";
 

@@ -10,8 +10,7 @@
  * @module
  */
 
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join, toFileUrl } from "./path.ts";
 import { stageRng } from "./rng.ts";
 import type { StageContext, StageModule } from "./stage.ts";
 
@@ -182,7 +181,7 @@ async function main(): Promise<number> {
 
   let stage: StageModule;
   try {
-    const mod = await import(pathToFileURL(spec.module).href);
+    const mod = await import(toFileUrl(spec.module).href);
     stage = mod.default as StageModule;
     if (!stage || typeof stage.run !== "function") {
       throw new TypeError(`Cannot run stage: ${spec.module} has no default export with run()`);

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { dirname, join } from "./path.ts";
 import { canonicalJson, type ContentHash, hashPath, type Manifest } from "./hash.ts";
 
 /** One stored stage result. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "./path.ts";
 import { type Problem, type SourceLocation } from "./errors.ts";
 
 /** A plain tree with a location for each dotted path (the key's and the value's). */

@@ -1,0 +1,127 @@
+/**
+ * Runs every `bench/*_bench.ts` in its own subprocess and forwards their JSON lines
+ * `{"name","value","unit"}` to stdout (logs go to stderr). When PyTorch is importable it also
+ * runs the PyTorch reference (`../shared/bench/torch_reference.py --threads 1`) and forwards its
+ * lines with names prefixed `torch_`, so model benchmarks have their anchor in the same run.
+ *
+ * ```sh
+ * deno task bench              # everything
+ * deno task bench runner       # only bench files whose name contains "runner" (+ torch anchor)
+ * deno task bench --no-torch   # skip the PyTorch reference
+ * ```
+ *
+ * @module
+ */
+
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const REPO = dirname(BENCH_DIR);
+const TORCH_REFERENCE = join(REPO, "..", "shared", "bench", "torch_reference.py");
+
+const encoder = new TextEncoder();
+
+function emit(line: string): void {
+  Deno.stdout.writeSync(encoder.encode(line + "\n"));
+}
+
+function note(message: string): void {
+  Deno.stderr.writeSync(encoder.encode(`[bench] ${message}\n`));
+}
+
+/** Runs a command, forwarding JSON lines (renamed by `rename`) and passing stderr through. */
+async function forward(
+  command: string,
+  args: string[],
+  rename: (name: string) => string,
+): Promise<boolean> {
+  const child = new Deno.Command(command, {
+    args,
+    cwd: REPO,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const decoder = new TextDecoder();
+  let partial = "";
+  for await (const chunk of child.stdout) {
+    const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) handle(line);
+  }
+  handle(partial);
+  return (await child.status).success;
+
+  function handle(line: string): void {
+    if (!line.trim()) return;
+    try {
+      const row = JSON.parse(line);
+      if (row && typeof row === "object" && typeof row.name === "string") {
+        row.name = rename(row.name);
+        emit(JSON.stringify(row));
+        return;
+      }
+    } catch {
+      // Not JSON: a log line printed to stdout by mistake.
+    }
+    note(line);
+  }
+}
+
+function torchAvailable(): boolean {
+  try {
+    return new Deno.Command("python3", {
+      args: ["-c", "import torch"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+async function main(args: string[]): Promise<number> {
+  const noTorch = args.includes("--no-torch");
+  const filter = args.find((a) => !a.startsWith("--"));
+  const files = [...Deno.readDirSync(BENCH_DIR)]
+    .map((e) => e.name)
+    .filter((n) => n.endsWith("_bench.ts"))
+    .filter((n) => !filter || n.includes(filter))
+    .sort();
+  let ok = true;
+  for (const file of files) {
+    note(`${basename(file)}`);
+    const success = await forward(
+      Deno.execPath(),
+      ["run", "-A", "--no-prompt", join(BENCH_DIR, file)],
+      (n) => n,
+    );
+    if (!success) {
+      note(`${file} failed`);
+      ok = false;
+    }
+  }
+  if (noTorch) return ok ? 0 : 1;
+  let haveScript = false;
+  try {
+    haveScript = Deno.statSync(TORCH_REFERENCE).isFile;
+  } catch {
+    // Not there.
+  }
+  if (!haveScript) {
+    note(`skipping the PyTorch reference: ${TORCH_REFERENCE} not found`);
+  } else if (!torchAvailable()) {
+    note("skipping the PyTorch reference: python3 cannot import torch");
+  } else {
+    note("torch_reference.py --threads 1");
+    if (!await forward("python3", [TORCH_REFERENCE, "--threads", "1"], (n) => `torch_${n}`)) {
+      note("torch_reference.py failed");
+      ok = false;
+    }
+  }
+  return ok ? 0 : 1;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
