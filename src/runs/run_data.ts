@@ -35,8 +35,23 @@ export function runName(record: RunRecord): string {
  * @throws {UsageError} When no such run exists.
  */
 export function loadRun(runsDir: string, ref: string): LoadedRun {
-  const { dir, record } = readRun(runsDir, ref);
-  return { name: runName(record), dir, record };
+  try {
+    const { dir, record } = readRun(runsDir, ref);
+    return { name: runName(record), dir, record };
+  } catch (error) {
+    // `latest` is only set when a run finishes: a bare experiment name whose newest run was
+    // killed still means that newest run.
+    if (!(error instanceof UsageError) || ref.includes("/") || ref.startsWith(".")) throw error;
+    let newest;
+    try {
+      newest = listRuns(runsDir, ref).at(-1);
+    } catch {
+      throw error;
+    }
+    if (!newest) throw error;
+    const { dir, record } = readRun(runsDir, newest.dir);
+    return { name: runName(record), dir, record };
+  }
 }
 
 /**

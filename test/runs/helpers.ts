@@ -27,6 +27,7 @@ export default {
   async run(ctx) {
     const rows = (await Deno.readTextFile(ctx.inputs.rows)).trim().split("\\n").map(Number);
     const state = (await ctx.checkpoints.load("state")) ?? { step: 0, acc: [] };
+    ctx.report({ resumed_from: state.step });
     for (let step = state.step; step < ctx.params.steps; step++) {
       if (ctx.signal.aborted) throw new Error("aborted");
       if (ctx.params.delay_ms > 0) await new Promise((r) => setTimeout(r, ctx.params.delay_ms));

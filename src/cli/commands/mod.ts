@@ -7,6 +7,7 @@
 
 import { commandDiff, DIFF_USAGE } from "./diff.ts";
 import { commandExport, EXPORT_USAGE } from "./export.ts";
+import { commandResume, RESUME_USAGE } from "./resume.ts";
 import { commandGc, commandStore, MAINTENANCE_USAGE } from "./maintenance.ts";
 
 /** A command: arguments after its name -> exit code. */
@@ -18,7 +19,8 @@ export const toolCommands: Record<string, Command> = {
   store: commandStore,
   gc: commandGc,
   export: commandExport,
+  resume: commandResume,
 };
 
 /** Usage lines of the run-tool commands. */
-export const TOOLS_USAGE = [DIFF_USAGE, MAINTENANCE_USAGE, EXPORT_USAGE].join("\n");
+export const TOOLS_USAGE = [DIFF_USAGE, MAINTENANCE_USAGE, EXPORT_USAGE, RESUME_USAGE].join("\n");
