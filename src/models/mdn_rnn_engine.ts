@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { createRnnKernels, MR, NR, type RnnKernels } from "./rnn_kernels.ts";
+import { createRnnKernels, gemmLongK, MR, NR, type RnnKernels } from "./rnn_kernels.ts";
 
 /** Weights of the LSTM and the head, in the Keras/tfjs layout. */
 export interface MdnRnnWeights {
@@ -229,8 +229,8 @@ export class MdnRnnEngine {
     F.set(weights.headKernel, f("wh"));
     k.pack(b.x, Ia * 4, 4, R, Ia, b.xP, MR);
     k.pack(b.x, 4, Ia * 4, Ia, R, b.xT, MR);
-    k.pack(b.wk, 4, G4 * 4, G4, Ia, b.wkP, NR);
-    k.pack(b.wr, 4, G4 * 4, G4, H, b.wrP, NR);
+    k.packLanes8(b.wk, G4 * 4, Ia, G4 / NR, b.wkP);
+    k.packLanes8(b.wr, G4 * 4, H, G4 / NR, b.wrP);
     k.pack(b.wr, G4 * 4, 4, H, G4, b.wrTP, NR);
     k.pack(b.wh, 4, O * 4, O, H, b.whP, NR);
     k.pack(b.wh, O * 4, 4, H, O, b.whTP, NR);
@@ -372,9 +372,10 @@ export class MdnRnnEngine {
 
     PROF.mark("loss");
     // Head backward: dWh = H^T dY, dH = dY Wh^T.
-    k.pack(b.hs, 4, H * 4, H, R, b.hT, MR);
-    k.pack(b.y, 4, O8 * 4, O8, R, b.dyP, NR);
-    k.gemmI(
+    k.packLanes4(b.hs, H * 4, R, H / MR, b.hT);
+    k.packLanes8(b.y, O8 * 4, R, O8 / NR, b.dyP);
+    gemmLongK(
+      k,
       b.hT,
       MR * 4,
       R * MR * 4,
@@ -433,9 +434,10 @@ export class MdnRnnEngine {
     }
     PROF.mark("recur_bwd");
     // Weight gradients of the whole sequence: dWr = H_{t-1}^T dG_t, [dWk; db] = [X 1]^T dG.
-    k.pack(b.g, 4, G4 * 4, G4, R, b.dgPall, NR);
+    k.packLanes8(b.g, G4 * 4, R, G4 / NR, b.dgPall);
     const dgFrom1 = b.dgPall + Bp * NR * 4;
-    k.gemmI(
+    gemmLongK(
+      k,
       b.hT,
       MR * 4,
       R * MR * 4,
@@ -449,7 +451,8 @@ export class MdnRnnEngine {
       R - Bp,
       0,
     );
-    k.gemmI(
+    gemmLongK(
+      k,
       b.xT,
       MR * 4,
       R * MR * 4,

@@ -4,3 +4,5 @@
  * @module
  */
 export * from "./backend/mod.ts";
+export * from "./lstm.ts";
+export * from "./mdn_rnn.ts";

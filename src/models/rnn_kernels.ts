@@ -133,37 +133,98 @@ function packFunc(): FuncBuilder {
   return f;
 }
 
-/** Pushes exp(v) for the f32x4 on top of the stack (uses scratch locals x, t). */
-function emitExp(f: FuncBuilder, x: number, n: number): void {
-  // x = clamp(x); n = nearest(x*log2e); r = x - n*C1 - n*C2; exp = poly(r) * 2^n
-  f.vconst(88.3762626647949).vmin().vconst(-87.3365447504).vmax().set(x);
-  f.get(x).vconst(Math.LOG2E).vmul().vnearest().set(n);
-  f.get(x).get(n).vconst(0.693359375).vmul().vsub().get(n).vconst(-2.12194440e-4).vmul().vsub()
-    .set(x);
-  f.vconst(1.9875691500e-4).get(x).vmul().vconst(1.3981999507e-3).vadd();
-  f.get(x).vmul().vconst(8.3334519073e-3).vadd();
-  f.get(x).vmul().vconst(4.1665795894e-2).vadd();
-  f.get(x).vmul().vconst(1.6666665459e-1).vadd();
-  f.get(x).vmul().vconst(5.0000001201e-1).vadd();
-  f.get(x).vmul().get(x).vmul().get(x).vadd().vconst(1).vadd();
-  // 2^n as float bits: (n + 127) << 23
-  f.get(n).vtruncS().i32(127).visplat().viadd().i32(23).vishl();
+/**
+ * Emits `packLanes(src, sK, K, nPanels, dst)` for panels whose `w` lanes are contiguous in the
+ * source (w = 4 or 8): dst[(ib*K + k)*w + r] = src[ib*w*4 + k*sK + 4r] (bytes), with SIMD copies.
+ */
+function packLanesFunc(w: number): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32, I32]);
+  const [src, sK, K, nP, dst] = [0, 1, 2, 3, 4];
+  const ib = f.local(I32), k = f.local(I32), sp = f.local(I32), dp = f.local(I32);
+  f.get(dst).set(dp);
+  f.i32(0).set(ib);
+  f.block().loop();
+  {
+    f.get(src).get(ib).i32(w * 4).mul().add().set(sp);
+    f.get(K).set(k);
+    f.block().loop();
+    {
+      for (let v = 0; v < w / 4; v++) f.get(dp).get(sp).vload(16 * v).vstore(16 * v);
+      f.get(dp).i32(w * 4).add().set(dp);
+      f.get(sp).get(sK).add().set(sp);
+      f.get(k).i32(1).sub().tee(k).brIf(0);
+    }
+    f.end().end();
+    f.get(ib).i32(1).add().tee(ib).get(nP).ltS().brIf(0);
+  }
+  f.end().end();
+  return f;
+}
+
+/** Constants of the vectorised exp, hoisted into locals: V8 rebuilds a v128.const on every use. */
+interface ExpConsts {
+  [name: string]: number;
+}
+
+const EXP_CONSTANTS: Record<string, number> = {
+  hi: 88.3762626647949,
+  lo: -87.3365447504,
+  log2e: Math.LOG2E,
+  magic: 12582912, // 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits
+  c1: 0.693359375,
+  c2: -2.12194440e-4,
+  p0: 1.9875691500e-4,
+  p1: 1.3981999507e-3,
+  p2: 8.3334519073e-3,
+  p3: 4.1665795894e-2,
+  p4: 1.6666665459e-1,
+  p5: 5.0000001201e-1,
+  one: 1,
+  two: 2,
+};
+
+/** Declares and initialises the constant locals used by {@linkcode emitExp}. */
+function expConsts(f: FuncBuilder): ExpConsts {
+  const c: ExpConsts = {};
+  for (const [name, value] of Object.entries(EXP_CONSTANTS)) {
+    c[name] = f.local(V128);
+    f.vconst(value).set(c[name]);
+  }
+  c.bias127 = f.local(V128);
+  f.i32(127).visplat().set(c.bias127);
+  return c;
+}
+
+/** Pushes exp(v) for the f32x4 on top of the stack (uses scratch locals x, n). */
+function emitExp(f: FuncBuilder, c: ExpConsts, x: number, n: number): void {
+  // x = clamp(x); t = x*log2e + magic rounds to n; r = x - n*ln2 (in two parts);
+  // exp = poly(r) * 2^n, where 2^n's bits are (bits(n + magic) + 127) << 23.
+  f.get(c.hi).vmin().get(c.lo).vmax().set(x);
+  f.get(x).get(c.log2e).vmul().get(c.magic).vadd().get(c.magic).vsub().set(n);
+  f.get(x).get(n).get(c.c1).vmul().vsub().get(n).get(c.c2).vmul().vsub().set(x);
+  f.get(c.p0).get(x).vmul().get(c.p1).vadd();
+  f.get(x).vmul().get(c.p2).vadd();
+  f.get(x).vmul().get(c.p3).vadd();
+  f.get(x).vmul().get(c.p4).vadd();
+  f.get(x).vmul().get(c.p5).vadd();
+  f.get(x).vmul().get(x).vmul().get(x).vadd().get(c.one).vadd();
+  f.get(n).get(c.magic).vadd().get(c.bias127).viadd().i32(23).vishl();
   f.vmul();
 }
 
 /** Pushes sigmoid of the f32x4 on top of the stack. */
-function emitSigmoid(f: FuncBuilder, x: number, n: number): void {
+function emitSigmoid(f: FuncBuilder, c: ExpConsts, x: number, n: number): void {
   f.vneg();
-  emitExp(f, x, n);
-  f.vconst(1).vadd().set(x);
-  f.vconst(1).get(x).vdiv();
+  emitExp(f, c, x, n);
+  f.get(c.one).vadd().set(x);
+  f.get(c.one).get(x).vdiv();
 }
 
 /** Pushes tanh of the f32x4 on top of the stack: 2*sigmoid(2x) - 1. */
-function emitTanh(f: FuncBuilder, x: number, n: number): void {
-  f.vconst(2).vmul();
-  emitSigmoid(f, x, n);
-  f.vconst(2).vmul().vconst(1).vsub();
+function emitTanh(f: FuncBuilder, c: ExpConsts, x: number, n: number): void {
+  f.get(c.two).vmul();
+  emitSigmoid(f, c, x, n);
+  f.get(c.two).vmul().get(c.one).vsub();
 }
 
 /**
@@ -179,6 +240,7 @@ function gatesFwdFunc(hidden: number): FuncBuilder {
   const j = f.local(I32), row = f.local(I32), gp = f.local(I32), bp = f.local(I32);
   const sp = f.local(I32); // state pointer (c, h, tc share the [rows, H] layout)
   const H4 = hidden * 4; // bytes per gate block
+  const c = expConsts(f);
   f.i32(0).set(row);
   f.get(g).set(gp);
   f.i32(0).set(sp);
@@ -189,21 +251,21 @@ function gatesFwdFunc(hidden: number): FuncBuilder {
     f.block().loop();
     {
       f.get(gp).vload(0).get(bp).vload(0).vadd();
-      emitSigmoid(f, x, n);
+      emitSigmoid(f, c, x, n);
       f.set(vi);
       f.get(gp).vload(H4).get(bp).vload(H4).vadd();
-      emitSigmoid(f, x, n);
+      emitSigmoid(f, c, x, n);
       f.set(vf);
       f.get(gp).vload(2 * H4).get(bp).vload(2 * H4).vadd();
-      emitTanh(f, x, n);
+      emitTanh(f, c, x, n);
       f.set(vg);
       f.get(gp).vload(3 * H4).get(bp).vload(3 * H4).vadd();
-      emitSigmoid(f, x, n);
+      emitSigmoid(f, c, x, n);
       f.set(vo);
       // c = f*cPrev + i*g
       f.get(vf).get(cPrev).get(sp).add().vload(0).vmul().get(vi).get(vg).vmul().vadd().set(vc);
       f.get(vc);
-      emitTanh(f, x, n);
+      emitTanh(f, c, x, n);
       f.set(vtc);
       f.get(cOut).get(sp).add().get(vc).vstore(0);
       f.get(tcOut).get(sp).add().get(vtc).vstore(0);
@@ -289,10 +351,43 @@ export interface RnnKernels {
   gemmP: (...args: number[]) => void;
   /** Strided copy into panels. */
   pack: (...args: number[]) => void;
+  /** SIMD copy into 4-lane panels from lane-contiguous rows. */
+  packLanes4: (...args: number[]) => void;
+  /** SIMD copy into 8-lane panels from lane-contiguous rows. */
+  packLanes8: (...args: number[]) => void;
   /** Fused LSTM cell forward. */
   gatesFwd: (...args: number[]) => void;
   /** Fused LSTM cell backward. */
   gatesBwd: (...args: number[]) => void;
+}
+
+/** Rows of K processed per call by {@linkcode gemmLongK}: keeps a B panel chunk in L1. */
+export const K_CHUNK = 256;
+
+/**
+ * `C (=|+=) A x B` for a long K (thousands): K is cut into chunks so that each chunk of a B
+ * panel stays in L1 and the chunk of all A panels in L2 (column panels outer).
+ * Arguments as for `gemmP`: a, sAk, sAp, b, sBk, sBp, c, ldc, mPanels, nPanels, K, acc.
+ */
+export function gemmLongK(k: RnnKernels, ...args: number[]): void {
+  const [a, sAk, sAp, b, sBk, sBp, c, ldc, mP, nP, K, acc] = args;
+  for (let k0 = 0; k0 < K; k0 += K_CHUNK) {
+    const kc = Math.min(K_CHUNK, K - k0);
+    k.gemmP(
+      a + k0 * sAk,
+      sAk,
+      sAp,
+      b + k0 * sBk,
+      sBk,
+      sBp,
+      c,
+      ldc,
+      mP,
+      nP,
+      kc,
+      acc || k0 > 0 ? 1 : 0,
+    );
+  }
 }
 
 const moduleCache = new Map<number, WebAssembly.Module>();
@@ -311,6 +406,8 @@ export function createRnnKernels(hidden: number): RnnKernels {
       { name: "gemmI", fn: gemmFunc(false) },
       { name: "gemmP", fn: gemmFunc(true) },
       { name: "pack", fn: packFunc() },
+      { name: "packLanes4", fn: packLanesFunc(4) },
+      { name: "packLanes8", fn: packLanesFunc(8) },
       { name: "gatesFwd", fn: gatesFwdFunc(hidden) },
       { name: "gatesBwd", fn: gatesBwdFunc(hidden) },
     ]);
@@ -325,6 +422,8 @@ export function createRnnKernels(hidden: number): RnnKernels {
     gemmI: ex.gemmI,
     gemmP: ex.gemmP,
     pack: ex.pack,
+    packLanes4: ex.packLanes4,
+    packLanes8: ex.packLanes8,
     gatesFwd: ex.gatesFwd,
     gatesBwd: ex.gatesBwd,
   };
