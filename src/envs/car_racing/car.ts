@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { B2Body, B2RevoluteJoint, B2Vec2, B2World, Box2D } from "./box2d.ts";
+import type { B2Body, B2RevoluteJoint, B2Vec2, B2World, Box2D, WrapperCache } from "./box2d.ts";
 import {
   ENGINE_POWER,
   FRICTION_LIMIT,
@@ -80,15 +80,17 @@ export class Car {
    * @param b The Box2D module.
    * @param world The world.
    * @param pose Spawn angle and position.
+   * @param cache Records the wrappers box2d-wasm creates, to drop them with the world.
    */
   constructor(
     b: Box2D,
     world: B2World,
     pose: { angle: number; x: number; y: number },
+    cache: WrapperCache,
   ) {
     this.#b = b;
     const verts = b._malloc(8 * 8);
-    const vertsObj = b.wrapPointer<B2Vec2>(verts, b.b2Vec2);
+    const vertsObj = cache.keep(b.wrapPointer<B2Vec2>(verts, b.b2Vec2), b.b2Vec2);
     const setShape = (points: readonly (readonly [number, number])[]) => {
       const shape = new b.b2PolygonShape();
       const heap = b.HEAPF32;
@@ -104,17 +106,19 @@ export class Car {
     const pos = new b.b2Vec2(pose.x, pose.y);
     bodyDef.set_position(pos);
     bodyDef.set_angle(pose.angle);
-    this.hull = world.CreateBody(bodyDef);
+    this.hull = cache.keep(world.CreateBody(bodyDef), b.b2Body);
     const fixtureDef = new b.b2FixtureDef();
     for (const poly of HULL_POLYS) {
       const shape = setShape(poly);
       fixtureDef.set_shape(shape);
       fixtureDef.set_density(1.0);
-      this.hullFixtures.push(b.getPointer(this.hull.CreateFixture(fixtureDef)));
+      this.hullFixtures.push(
+        b.getPointer(cache.keep(this.hull.CreateFixture(fixtureDef), b.b2Fixture)),
+      );
       b.destroy(shape);
     }
-    this.hullXf = b.getPointer(this.hull.GetTransform()) >> 2;
-    this.hullVel = b.getPointer(this.hull.GetLinearVelocity()) >> 2;
+    this.hullXf = b.getPointer(cache.keep(this.hull.GetTransform(), b.b2Transform)) >> 2;
+    this.hullVel = b.getPointer(cache.keep(this.hull.GetLinearVelocity(), b.b2Vec2)) >> 2;
 
     const wheelPoly: [number, number][] = [
       [-WHEEL_W, +WHEEL_R],
@@ -130,14 +134,16 @@ export class Car {
       // solver snaps them into place during the first step.
       pos.Set(pose.x + wx * SIZE, pose.y + wy * SIZE);
       bodyDef.set_position(pos);
-      const body = world.CreateBody(bodyDef);
+      const body = cache.keep(world.CreateBody(bodyDef), b.b2Body);
       fixtureDef.set_shape(wheelShape);
       fixtureDef.set_density(0.1);
       fixtureDef.set_restitution(0.0);
-      const filter = fixtureDef.get_filter();
+      const filter = cache.keep(fixtureDef.get_filter(), b.b2Filter);
       filter.set_categoryBits(WHEEL_CATEGORY);
       filter.set_maskBits(0x0001);
-      this.wheelFixtures.push(b.getPointer(body.CreateFixture(fixtureDef)));
+      this.wheelFixtures.push(
+        b.getPointer(cache.keep(body.CreateFixture(fixtureDef), b.b2Fixture)),
+      );
       const jd = new b.b2RevoluteJointDef();
       jd.set_bodyA(this.hull);
       jd.set_bodyB(body);
@@ -150,13 +156,17 @@ export class Car {
       jd.set_motorSpeed(0);
       jd.set_lowerAngle(-0.4);
       jd.set_upperAngle(+0.4);
-      const joint = b.castObject<B2RevoluteJoint>(world.CreateJoint(jd), b.b2RevoluteJoint);
+      const base = cache.keep(world.CreateJoint(jd), b.b2Joint);
+      const joint = cache.keep(
+        b.castObject<B2RevoluteJoint>(base, b.b2RevoluteJoint),
+        b.b2RevoluteJoint,
+      );
       b.destroy(jd);
       this.wheels.push({
         body,
         joint,
-        xf: b.getPointer(body.GetTransform()) >> 2,
-        vel: b.getPointer(body.GetLinearVelocity()) >> 2,
+        xf: b.getPointer(cache.keep(body.GetTransform(), b.b2Transform)) >> 2,
+        vel: b.getPointer(cache.keep(body.GetLinearVelocity(), b.b2Vec2)) >> 2,
         gas: 0,
         brake: 0,
         steer: 0,

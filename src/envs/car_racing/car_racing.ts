@@ -26,6 +26,7 @@ import {
   type B2World,
   type Box2D,
   loadBox2D,
+  WrapperCache,
 } from "./box2d.ts";
 import { Car } from "./car.ts";
 import { FPS, PLAYFIELD, STATE_H, STATE_W } from "./constants.ts";
@@ -177,6 +178,7 @@ export class CarRacing {
   #drawer = new SceneDrawer();
   #state96 = new Raster(STATE_W, STATE_H);
   #videoRaster: Raster | undefined;
+  #wrappers: WrapperCache;
 
   private constructor(b: Box2D, options: CarRacingOptions) {
     const observation = options.observation ?? "pixels64";
@@ -193,6 +195,7 @@ export class CarRacing {
     this.observationShape = observation === "pixels64" ? [64, 64, 3] : [96, 96, 3];
     this.maxSteps = maxSteps;
     this.#b = b;
+    this.#wrappers = new WrapperCache(b);
     this.#listener = new b.JSContactListener();
     this.#listener.BeginContact = (ptr: number) => this.#contact(ptr, true);
     this.#listener.EndContact = (ptr: number) => this.#contact(ptr, false);
@@ -258,7 +261,7 @@ export class CarRacing {
     this.#createTiles(world, track);
 
     const start = track.points[0];
-    const car = new Car(b, world, { angle: start.beta, x: start.x, y: start.y });
+    const car = new Car(b, world, { angle: start.beta, x: start.x, y: start.y }, this.#wrappers);
     this.#car = car;
     car.wheelFixtures.forEach((ptr, i) => this.#wheelByFixture.set(ptr, i));
 
@@ -398,6 +401,7 @@ export class CarRacing {
     this.#car = undefined;
     if (this.#world) this.#b.destroy(this.#world);
     this.#world = undefined;
+    this.#wrappers.purge();
   }
 
   #createTiles(world: B2World, track: Track): void {
@@ -406,7 +410,7 @@ export class CarRacing {
     const fixtureDef = new b.b2FixtureDef();
     const shape = new b.b2PolygonShape();
     const verts = b._malloc(4 * 8);
-    const vertsObj = b.wrapPointer<B2Vec2>(verts, b.b2Vec2);
+    const vertsObj = this.#wrappers.keep(b.wrapPointer<B2Vec2>(verts, b.b2Vec2), b.b2Vec2);
     fixtureDef.set_isSensor(true);
     const n = track.points.length;
     for (let i = 0; i < n; i++) {
@@ -414,8 +418,9 @@ export class CarRacing {
       for (let k = 0; k < 8; k++) heap[(verts >> 2) + k] = track.tiles[i * 8 + k];
       shape.Set(vertsObj, 4);
       fixtureDef.set_shape(shape);
-      const body = world.CreateBody(bodyDef);
-      this.#tileByFixture.set(b.getPointer(body.CreateFixture(fixtureDef)), i);
+      const body = this.#wrappers.keep(world.CreateBody(bodyDef), b.b2Body);
+      const fixture = this.#wrappers.keep(body.CreateFixture(fixtureDef), b.b2Fixture);
+      this.#tileByFixture.set(b.getPointer(fixture), i);
     }
     b._free(verts);
     b.destroy(shape);
@@ -429,6 +434,8 @@ export class CarRacing {
     const contact = b.wrapPointer<B2Contact>(ptr, b.b2Contact);
     const fa = b.getPointer(contact.GetFixtureA());
     const fb = b.getPointer(contact.GetFixtureB());
+    // Contacts come and go; do not let box2d-wasm keep a wrapper for each one.
+    delete b.getCache(b.b2Contact)[ptr];
     let tile = this.#tileByFixture.get(fb);
     let other = fa;
     if (tile === undefined) {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { CarRacing } from "../../../src/envs/car_racing/mod.ts";
 import { TrackFollower } from "../../../src/envs/car_racing/driver.ts";
 import { PLAYFIELD } from "../../../src/envs/car_racing/constants.ts";
+import { loadBox2D } from "../../../src/envs/car_racing/box2d.ts";
 
 function speed(env: CarRacing): number {
   const { hull } = env.state();
@@ -215,4 +216,23 @@ Deno.test("CarRacing rejects bad options, a seedless first reset and use after c
   env.reset({ seed: 0 });
   env.close();
   assert.throws(() => env.step([0, 0, 0]), /closed/);
+});
+
+Deno.test("resets do not accumulate box2d-wasm wrapper objects", async () => {
+  const b = await loadBox2D();
+  const env = await CarRacing.create();
+  try {
+    for (let seed = 0; seed < 25; seed++) {
+      env.reset({ seed });
+      for (let i = 0; i < 30; i++) env.step([0.5, 1, 0]);
+    }
+    // Only the live world's wrappers remain: N tiles + hull + 4 wheels, no contacts.
+    const bodies = Object.keys(b.getCache(b.b2Body)).length;
+    const fixtures = Object.keys(b.getCache(b.b2Fixture)).length;
+    assert.ok(bodies <= env.track.length + 5, `${bodies} body wrappers`);
+    assert.ok(fixtures <= env.track.length + 8, `${fixtures} fixture wrappers`);
+    assert.equal(Object.keys(b.getCache(b.b2Contact)).length, 0);
+  } finally {
+    env.close();
+  }
 });
