@@ -1,0 +1,96 @@
+import { join } from "node:path";
+import { exportRun } from "../../src/runs/lock.ts";
+import { loadRun } from "../../src/runs/run_data.ts";
+import { assert, assertEquals, assertStringIncludes, cli, tinyProject } from "./helpers.ts";
+
+type StageV = { name: string; result: string; explanations: string[] };
+
+Deno.test("export writes a runnable YAML whose --verify rerun matches the lock bit for bit", async () => {
+  await using p = await tinyProject();
+  await p.run();
+  const file = join(p.dir, "shared", "tiny.lock.yaml");
+  await Deno.mkdir(join(p.dir, "shared"));
+  const exp = await cli(["export", "tiny", "--runs", p.runs, "-o", file, "--json"]);
+  assertEquals(exp.code, 0, exp.stderr);
+  const text = await Deno.readTextFile(file);
+  assertStringIncludes(text, "uses: ../fit.ts");
+  assertStringIncludes(text, "lock:");
+  // A colleague's fresh runs folder: every stage re-executes and must match.
+  const fresh = join(p.dir, "runs2");
+  const out = await cli(["run", file, "--verify", "--runs", fresh, "--json"]);
+  assertEquals(out.code, 0, out.stderr);
+  const report = JSON.parse(out.stdout);
+  assertEquals(report.status, "succeeded");
+  assertEquals(report.stages.map((s: { status: string }) => s.status), ["ran", "ran", "ran"]);
+  assertEquals(report.verify.ok, true);
+  assertEquals(report.verify.stages.map((s: StageV) => [s.name, s.result]), [
+    ["make", "match"],
+    ["total", "match"],
+    ["fit", "match"],
+  ]);
+  // Edited code: the fit stage no longer matches and the reason names the file.
+  const fit = join(p.dir, "fit.ts");
+  await Deno.writeTextFile(fit, (await Deno.readTextFile(fit)).replace("0.01", "0.03"));
+  const changed = await cli(["run", file, "--verify", "--runs", fresh, "--json"]);
+  assertEquals(changed.code, 1, changed.stderr);
+  const v = JSON.parse(changed.stdout).verify;
+  assertEquals(v.ok, false);
+  const fitV = v.stages.find((s: StageV) => s.name === "fit");
+  assertEquals(fitV.result, "mismatch");
+  assertEquals(fitV.explanations, ["different code (fit.ts)"]);
+  const text2 = await cli(["run", file, "--verify", "--runs", fresh]);
+  assertStringIncludes(text2.stdout, "different code (fit.ts)");
+  assertStringIncludes(text2.stdout, "NOT verified");
+});
+
+Deno.test("--verify explains a non-deterministic stage and flags an undeclared one", async () => {
+  await using p = await tinyProject();
+  const yaml = join(p.dir, "nd.yaml");
+  await Deno.writeTextFile(
+    yaml,
+    `name: nd
+params: { n: 3 }
+stages:
+  noisy:
+    run: "od -An -N8 -tx8 /dev/urandom > r.txt"
+    outs: { r: r.txt }
+    deterministic: false
+  hidden:
+    run: "od -An -N8 -tx8 /dev/urandom > h.txt; seq 1 \${params.n} >> h.txt"
+    outs: { h: h.txt }
+`,
+  );
+  const first = await cli(["run", yaml, "--runs", p.runs, "--json"]);
+  assertEquals(first.code, 0, first.stderr);
+  const doc = await exportRun(loadRun(p.runs, "nd"), { baseDir: p.dir });
+  assertEquals(
+    (doc.lock as { stages: Record<string, { deterministic: boolean }> }).stages.noisy.deterministic,
+    false,
+  );
+  const file = join(p.dir, "nd.lock.yaml");
+  await cli(["export", "nd", "--runs", p.runs, "-o", file]);
+  const out = await cli(["run", file, "--verify", "--runs", p.runs, "--json"]);
+  assertEquals(out.code, 1, out.stderr);
+  const v = JSON.parse(out.stdout).verify;
+  const noisy = v.stages.find((s: StageV) => s.name === "noisy");
+  const hidden = v.stages.find((s: StageV) => s.name === "hidden");
+  assertEquals(noisy.result, "mismatch");
+  assertEquals(noisy.explanations[0], "non-deterministic stage (declared `deterministic: false`)");
+  assertEquals(hidden.result, "mismatch");
+  assert(hidden.explanations[0].startsWith("same key, same platform and backend, different bytes"));
+  // With a changed parameter the key differs and the reason says which.
+  const edited = (await Deno.readTextFile(file)).replace("params:\n  n: 3", "params:\n  n: 4");
+  await Deno.writeTextFile(file, edited);
+  const again = JSON.parse(
+    (await cli(["run", file, "--verify", "--runs", p.runs, "--json"])).stdout,
+  );
+  const h2 = again.verify.stages.find((s: StageV) => s.name === "hidden");
+  assertEquals(h2.explanations, ["different parameter params.n (3 -> 4)"]);
+});
+
+Deno.test("run --verify on a file without a lock is a usage error", async () => {
+  await using p = await tinyProject();
+  const out = await cli(["run", p.yaml, "--verify", "--runs", p.runs]);
+  assertEquals(out.code, 2);
+  assertStringIncludes(out.stderr, "no lock: section");
+});
