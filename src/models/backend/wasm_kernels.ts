@@ -144,8 +144,26 @@ function geometry(
   };
 }
 
+/** A Float32Array view of a tensor's data on the wasm heap (valid until the next allocation). */
+function heapView(backend: WasmBackend, info: TensorInfo): Float32Array {
+  const offset = backend.dataIdMap.get(info.dataId).memoryOffset / 4;
+  const size = info.shape.reduce((a, b) => a * b, 1);
+  return (backend.wasm.HEAPF32 as Float32Array).subarray(offset, offset + size);
+}
+
+function checkFloat32(kernel: string, ...infos: TensorInfo[]): void {
+  for (const info of infos) {
+    if (info.dtype !== "float32") {
+      throw new TypeError(`Cannot run ${kernel}: expected float32 tensors, got ${info.dtype}`);
+    }
+  }
+}
+
 /**
- * dW[i, j, ci, co] = sum over (n, oh, ow) of xPadded[n, oh*s + i, ow*s + j, ci] * dy[n, oh, ow, co].
+ * dW[i, j, ci, co] = sum over (n, oh, ow) of x[n, oh*s + i - padTop, ow*s + j - padLeft, ci] *
+ * dy[n, oh, ow, co]. Seen with ci as the batch and n as the channels, this is a stride-1
+ * convolution of x' = x^T [ci, rows, cols, n] with the filter dy' [oh, ow, n, co] dilated by s:
+ * one XNNPACK convolution, after two transposes written in JS.
  */
 function conv2DBackpropFilter(
   args: { inputs: NamedTensorInfoMap; backend: WasmBackend; attrs: NamedAttrMap },
@@ -153,57 +171,84 @@ function conv2DBackpropFilter(
   const { backend, attrs } = args;
   const x = args.inputs.x as TensorInfo;
   const dy = args.inputs.dy as TensorInfo;
+  checkFloat32("Conv2DBackpropFilter", x, dy);
   const filterShape = attrs.filterShape as [number, number, number, number];
   const g = geometry(x.shape as [number, number, number, number], filterShape, attrs);
-  const rowsNeeded = g.padTop + g.strideHeight * (g.outHeight - 1) + g.filterHeight;
-  const colsNeeded = g.padLeft + g.strideWidth * (g.outWidth - 1) + g.filterWidth;
-  const padded = pad(backend, x, [
-    [0, 0],
-    [g.padTop, Math.max(0, rowsNeeded - g.padTop - g.inHeight)],
-    [g.padLeft, Math.max(0, colsNeeded - g.padLeft - g.inWidth)],
-    [0, 0],
-  ]);
-  const slices: TensorInfo[] = [];
-  for (let i = 0; i < g.filterHeight; i++) {
-    for (let j = 0; j < g.filterWidth; j++) {
-      slices.push(run(backend, "StridedSlice", { x: padded }, {
-        begin: [0, i, j, 0],
-        end: [
-          g.batch,
-          i + g.strideHeight * (g.outHeight - 1) + 1,
-          j + g.strideWidth * (g.outWidth - 1) + 1,
-          g.inChannels,
-        ],
-        strides: [1, g.strideHeight, g.strideWidth, 1],
-        beginMask: 0,
-        endMask: 0,
-        ellipsisMask: 0,
-        newAxisMask: 0,
-        shrinkAxisMask: 0,
-      }));
+  const { batch: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = g;
+  const kh = g.filterHeight;
+  const kw = g.filterWidth;
+  const co = g.outChannels;
+  const sh = g.strideHeight;
+  const sw = g.strideWidth;
+  // Only the rows/cols the convolution reads: the padded window [0, s*(OH-1) + k).
+  const rows = sh * (OH - 1) + kh;
+  const cols = sw * (OW - 1) + kw;
+  const xT = backend.makeOutput([C, rows, cols, N], "float32");
+  const dyT = backend.makeOutput([OH, OW, N, co], "float32");
+  {
+    const src = heapView(backend, x);
+    const dst = heapView(backend, xT);
+    const padded = g.padTop > 0 || g.padLeft > 0 || rows > H + g.padTop ||
+      cols > W + g.padLeft;
+    if (padded) dst.fill(0);
+    // xT[c, r, q, n] = x[n, r - padTop, q - padLeft, c]
+    for (let r = 0; r < rows; r++) {
+      const row = r - g.padTop;
+      if (row < 0 || row >= H) continue;
+      for (let q = 0; q < cols; q++) {
+        const col = q - g.padLeft;
+        if (col < 0 || col >= W) continue;
+        const base = (r * cols + q) * N;
+        const plane = rows * cols * N;
+        for (let n = 0; n < N; n++) {
+          let a = ((n * H + row) * W + col) * C;
+          let d = base + n;
+          for (let c = 0; c < C; c++, d += plane) dst[d] = src[a++];
+        }
+      }
+    }
+    const dyv = heapView(backend, dy);
+    const t = heapView(backend, dyT);
+    // dyT[oh, ow, n, :] = dy[n, oh, ow, :], runs of co contiguous values.
+    for (let n = 0; n < N; n++) {
+      for (let p = 0; p < OH * OW; p++) {
+        const a = (n * OH * OW + p) * co;
+        t.set(dyv.subarray(a, a + co), (p * N + n) * co);
+      }
     }
   }
-  dispose(backend, padded);
-  const patches = slices.length === 1
-    ? slices[0]
-    : run(backend, "Concat", slices as unknown as NamedTensorInfoMap, { axis: 3 });
-  if (slices.length > 1) dispose(backend, ...slices);
-  const positions = g.batch * g.outHeight * g.outWidth;
-  const k = g.filterHeight * g.filterWidth * g.inChannels;
-  const patches2d = reshape(backend, patches, [1, positions, k]);
-  const dy2d = reshape(backend, dy, [1, positions, g.outChannels]);
-  const product = run(backend, "BatchMatMul", { a: patches2d, b: dy2d }, {
-    transposeA: true,
-    transposeB: false,
+  const conv = run(backend, "Conv2D", { x: xT, filter: dyT }, {
+    strides: [1, 1],
+    pad: "valid",
+    dataFormat: "NHWC",
+    dilations: [sh, sw],
+    dimRoundingMode: undefined as unknown as string,
   });
-  dispose(backend, patches, patches2d, dy2d);
-  const out = reshape(backend, product, filterShape);
-  dispose(backend, product);
+  dispose(backend, xT, dyT);
+  // conv is [C, kh, kw, co]; the filter layout is [kh, kw, C, co].
+  const out = backend.makeOutput(filterShape, "float32");
+  {
+    const src = heapView(backend, conv);
+    const dst = heapView(backend, out);
+    for (let c = 0; c < C; c++) {
+      for (let ij = 0; ij < kh * kw; ij++) {
+        const a = (c * kh * kw + ij) * co;
+        dst.set(src.subarray(a, a + co), (ij * C + c) * co);
+      }
+    }
+  }
+  dispose(backend, conv);
   return out;
 }
 
 /**
- * dx = transposed convolution of dy with the filter, computed by the sub-pixel decomposition.
+ * dx = transposed convolution of dy with the filter [kh, kw, ci, co].
+ *
+ * Sub-pixel decomposition: output row h = s*m + p (phase p) only meets filter rows i = p + s*a,
+ * so each of the s*s phases is a stride-1 convolution of dy with a sub-kernel of
+ * ceil(k/s) taps (zero-padded). All phases run as one XNNPACK convolution of the zero-padded dy
+ * with s*s*ci output channels; the phases are then interleaved (DepthToSpace) and cropped to the
+ * input window in JS. A 1x1 dy (the decoder's first layer) is one matrix product instead.
  */
 function conv2DBackpropInput(
   args: { inputs: NamedTensorInfoMap; backend: WasmBackend; attrs: NamedAttrMap },
@@ -211,56 +256,139 @@ function conv2DBackpropInput(
   const { backend, attrs } = args;
   const dy = args.inputs.dy as TensorInfo;
   const filter = args.inputs.filter as TensorInfo;
+  checkFloat32("Conv2DBackpropInput", dy, filter);
   const inputShape = attrs.inputShape as [number, number, number, number];
   const filterShape = filter.shape as [number, number, number, number];
   const g = geometry(inputShape, filterShape, attrs);
   const [kh, kw, ci, co] = filterShape;
+  const { batch: N, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
   const sh = g.strideHeight;
   const sw = g.strideWidth;
-  let full: TensorInfo;
-  if (g.outHeight === 1 && g.outWidth === 1) {
-    // One dy position: dx patch = dy x W^T, a matrix product.
-    const dy2d = reshape(backend, dy, [1, g.batch, co]);
-    const w2d = reshape(backend, filter, [1, kh * kw * ci, co]);
-    const product = run(backend, "BatchMatMul", { a: dy2d, b: w2d }, {
-      transposeA: false,
-      transposeB: true,
-    });
-    full = reshape(backend, product, [g.batch, kh, kw, ci]);
-    dispose(backend, dy2d, w2d, product);
-  } else {
-    // Sub-kernel taps per phase, after padding the kernel to a multiple of the stride.
-    const ka = Math.ceil(kh / sh);
-    const kb = Math.ceil(kw / sw);
-    const wPadded = pad(backend, filter, [[0, ka * sh - kh], [0, kb * sw - kw], [0, 0], [0, 0]]);
-    const w6 = reshape(backend, wPadded, [ka, sh, kb, sw, ci, co]);
-    const wFlipped = run(backend, "Reverse", { x: w6 }, { dims: [0, 2] });
-    const wPhases = run(backend, "Transpose", { x: wFlipped }, { perm: [0, 2, 5, 1, 3, 4] });
-    const bigFilter = reshape(backend, wPhases, [ka, kb, co, sh * sw * ci]);
-    dispose(backend, wPadded, w6, wFlipped, wPhases);
-    const dyPadded = pad(backend, dy, [[0, 0], [ka - 1, ka - 1], [kb - 1, kb - 1], [0, 0]]);
-    const phases = run(backend, "Conv2D", { x: dyPadded, filter: bigFilter }, {
-      strides: [1, 1],
-      pad: "valid",
-      dataFormat: "NHWC",
-      dilations: [1, 1],
-      dimRoundingMode: undefined as unknown as string,
-    });
-    dispose(backend, dyPadded, bigFilter);
-    if (sh === sw) {
-      full = run(backend, "DepthToSpace", { x: phases }, { blockSize: sh, dataFormat: "NHWC" });
-    } else {
-      // DepthToSpace needs a square block: interleave with reshape + transpose instead.
-      const [n, m, mw] = phases.shape;
-      const p6 = reshape(backend, phases, [n, m, mw, sh, sw, ci]);
-      const t6 = run(backend, "Transpose", { x: p6 }, { perm: [0, 1, 3, 2, 4, 5] });
-      full = reshape(backend, t6, [n, m * sh, mw * sw, ci]);
-      dispose(backend, p6, t6);
+  if (OH === 1 && OW === 1) return backpropInputOnePosition(backend, dy, filter, g);
+
+  const ka = Math.ceil(kh / sh);
+  const kb = Math.ceil(kw / sw);
+  const phaseChannels = sh * sw * ci;
+  const bigFilter = backend.makeOutput([ka, kb, co, phaseChannels], "float32");
+  const PH = OH + 2 * (ka - 1);
+  const PW = OW + 2 * (kb - 1);
+  const dyPadded = backend.makeOutput([N, PH, PW, co], "float32");
+  {
+    // bigFilter[a, b, o, (p*sw + q)*ci + c] = W[(ka-1-a)*sh + p, (kb-1-b)*sw + q, c, o]
+    const w = heapView(backend, filter);
+    const f = heapView(backend, bigFilter);
+    f.fill(0);
+    for (let a = 0; a < ka; a++) {
+      for (let p = 0; p < sh; p++) {
+        const i = (ka - 1 - a) * sh + p;
+        if (i >= kh) continue;
+        for (let b = 0; b < kb; b++) {
+          for (let q = 0; q < sw; q++) {
+            const j = (kb - 1 - b) * sw + q;
+            if (j >= kw) continue;
+            for (let c = 0; c < ci; c++) {
+              let src = ((i * kw + j) * ci + c) * co;
+              let dst = (a * kb + b) * co * phaseChannels + (p * sw + q) * ci + c;
+              for (let o = 0; o < co; o++, dst += phaseChannels) f[dst] = w[src++];
+            }
+          }
+        }
+      }
     }
-    dispose(backend, phases);
+    const d = heapView(backend, dy);
+    const padded = heapView(backend, dyPadded);
+    padded.fill(0);
+    const run = OW * co;
+    for (let n = 0; n < N; n++) {
+      for (let r = 0; r < OH; r++) {
+        const a = (n * OH + r) * run;
+        padded.set(d.subarray(a, a + run), ((n * PH + r + ka - 1) * PW + kb - 1) * co);
+      }
+    }
   }
-  const out = fitWindow(backend, full, g.padTop, g.padLeft, g.inHeight, g.inWidth);
-  dispose(backend, full);
+  const phases = run(backend, "Conv2D", { x: dyPadded, filter: bigFilter }, {
+    strides: [1, 1],
+    pad: "valid",
+    dataFormat: "NHWC",
+    dilations: [1, 1],
+    dimRoundingMode: undefined as unknown as string,
+  });
+  dispose(backend, dyPadded, bigFilter);
+  const M = OH + ka - 1;
+  const MW = OW + kb - 1;
+  const out = backend.makeOutput(inputShape, "float32");
+  {
+    const src = heapView(backend, phases);
+    const dst = heapView(backend, out);
+    let d = 0;
+    for (let n = 0; n < N; n++) {
+      for (let h = 0; h < H; h++) {
+        const hf = h + g.padTop;
+        const m = Math.floor(hf / sh);
+        const p = hf - m * sh;
+        for (let w = 0; w < W; w++, d += ci) {
+          const wf = w + g.padLeft;
+          const mw = Math.floor(wf / sw);
+          const q = wf - mw * sw;
+          if (m >= M || mw >= MW) {
+            dst.fill(0, d, d + ci);
+            continue;
+          }
+          const a = ((n * M + m) * MW + mw) * phaseChannels + (p * sw + q) * ci;
+          dst.set(src.subarray(a, a + ci), d);
+        }
+      }
+    }
+  }
+  dispose(backend, phases);
+  return out;
+}
+
+/** dx for a 1x1 dy: dx patch^T [kh*kw*ci, batch] = W [kh*kw*ci, co] x dy^T [co, batch]. */
+function backpropInputOnePosition(
+  backend: WasmBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  g: ConvGeometry,
+): TensorInfo {
+  const [kh, kw, ci, co] = filter.shape;
+  const { batch: N, inHeight: H, inWidth: W } = g;
+  const k = kh * kw * ci;
+  const dyT = backend.makeOutput([1, co, N], "float32");
+  {
+    const d = heapView(backend, dy);
+    const t = heapView(backend, dyT);
+    for (let n = 0; n < N; n++) {
+      for (let o = 0; o < co; o++) t[o * N + n] = d[n * co + o];
+    }
+  }
+  const w2d = reshape(backend, filter, [1, k, co]);
+  const productT = run(backend, "BatchMatMul", { a: w2d, b: dyT }, {
+    transposeA: false,
+    transposeB: false,
+  });
+  dispose(backend, w2d, dyT);
+  const out = backend.makeOutput([N, H, W, ci], "float32");
+  {
+    const src = heapView(backend, productT);
+    const dst = heapView(backend, out);
+    dst.fill(0);
+    // Full-frame row i lands at h = i - padTop.
+    for (let i = 0; i < kh; i++) {
+      const h = i - g.padTop;
+      if (h < 0 || h >= H) continue;
+      for (let j = 0; j < kw; j++) {
+        const w = j - g.padLeft;
+        if (w < 0 || w >= W) continue;
+        for (let c = 0; c < ci; c++) {
+          const row = ((i * kw + j) * ci + c) * N;
+          let d = (h * W + w) * ci + c;
+          for (let n = 0; n < N; n++, d += H * W * ci) dst[d] = src[row + n];
+        }
+      }
+    }
+  }
+  dispose(backend, productT);
   return out;
 }
 
