@@ -229,11 +229,12 @@ export function buildQuads(
     const s1 = Math.sin(p1.beta);
     const c2 = Math.cos(p2.beta);
     const s2 = Math.sin(p2.beta);
-    // The inner kerb edge reuses the road edge so kerb and tile share it exactly.
-    const in1x = side > 0 ? rx[i] : lx[i];
-    const in1y = side > 0 ? ry[i] : ly[i];
-    const in2x = side > 0 ? rx[j] : lx[j];
-    const in2y = side > 0 ? ry[j] : ly[j];
+    // The inner kerb edge reuses the road edge so kerb and tile share it exactly (side 0
+    // would give gym's degenerate, invisible kerb on the centre line).
+    const in1x = side > 0 ? rx[i] : side < 0 ? lx[i] : p1.x;
+    const in1y = side > 0 ? ry[i] : side < 0 ? ly[i] : p1.y;
+    const in2x = side > 0 ? rx[j] : side < 0 ? lx[j] : p2.x;
+    const in2y = side > 0 ? ry[j] : side < 0 ? ly[j] : p2.y;
     const w = side * (TRACK_WIDTH + BORDER);
     kerbs.set([
       in1x,

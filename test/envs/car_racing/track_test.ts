@@ -116,3 +116,28 @@ Deno.test("EnvRng gives the same stream for the same seed and rejects bad seeds"
   assert.throws(() => new EnvRng(-1), RangeError);
   assert.throws(() => new EnvRng(1.5), RangeError);
 });
+
+Deno.test("buildQuads() puts kerbs outside the road edge on the side the road turns towards", () => {
+  const track = generateTrack(new EnvRng(7));
+  const n = track.points.length;
+  let kerbs = 0;
+  for (let i = 0; i < n; i++) {
+    if (!track.border[i]) continue;
+    kerbs++;
+    const p1 = track.points[i];
+    const p2 = track.points[(i + n - 1) % n];
+    const side = Math.sign(p2.beta - p1.beta);
+    const k = track.kerbs.subarray(i * 8, i * 8 + 8);
+    const t = track.tiles.subarray(i * 8, i * 8 + 8);
+    // Inner edge = the tile's right edge (R1, R2) when side > 0, else its left edge.
+    const inner = side > 0 ? [t[2], t[3], t[4], t[5]] : [t[0], t[1], t[6], t[7]];
+    assert.deepEqual([k[0], k[1], k[6], k[7]], inner);
+    // Outer corners lie BORDER further from the centre line, along r(beta).
+    const d1 = Math.hypot(k[2] - p1.x, k[3] - p1.y);
+    const d2 = Math.hypot(k[4] - p2.x, k[5] - p2.y);
+    assert.ok(Math.abs(d1 - 48 / 6) < 1e-9 && Math.abs(d2 - 48 / 6) < 1e-9);
+    const outward = (k[2] - p1.x) * Math.cos(p1.beta) + (k[3] - p1.y) * Math.sin(p1.beta);
+    assert.equal(Math.sign(outward), side);
+  }
+  assert.ok(kerbs > 10, `${kerbs} kerbs`);
+});
