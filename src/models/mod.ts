@@ -6,3 +6,4 @@
 export * from "./backend/mod.ts";
 export * from "./lstm.ts";
 export * from "./mdn_rnn.ts";
+export * from "./controller.ts";
