@@ -1,0 +1,299 @@
+/**
+ * The batched World Models agent in the real CarRacing: one {@linkcode ControllerDriver} steps
+ * up to `slots` environments at once, encodes all their frames with ONE call of the VAE
+ * encoder per step, advances the MDN-RNN for all of them with one batched step, and applies
+ * each environment's own controller parameters. Episodes ("jobs") are handed to free slots in
+ * order until all have run, so a Worker keeps its batch full while episodes end at different
+ * times.
+ *
+ * Per step t of an episode: z_t = mu + sigma * eps (eps from the episode's own generator, as in
+ * the original, which samples z), the controller sees [z_t] or [z_t, h_t], where h_t is the
+ * LSTM output after (z_{t-1}, a_{t-1}); after acting, the RNN is stepped with (z_t, a_t) (and,
+ * for an RNN with a reward head, the binarised reward that arrived with frame t).
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs";
+import { CarRacing } from "../../envs/car_racing/mod.ts";
+import { mixSeed, Random } from "../../data/random.ts";
+import { type BackendInfo, type BackendName, initBackend } from "../../models/backend/mod.ts";
+import { ConvVAE, framesToTensor } from "../../models/vae.ts";
+import { MdnRnn, type MdnRnnState } from "../../models/mdn_rnn.ts";
+import {
+  ACTION_SIZE,
+  controllerAction,
+  type ControllerInputs,
+  controllerInputSize,
+  controllerParameterCount,
+} from "./controller_policy.ts";
+
+/** Settings of a {@linkcode ControllerDriver}, JSON-safe (sent to Workers as is). */
+export interface DriverConfig {
+  /** Directory of the ConvVAE (`ConvVAE.save` layout). */
+  vae: string;
+  /** Directory of the MDN-RNN; required with inputs `zh`. */
+  rnn?: string;
+  /** What the controller sees. */
+  inputs: ControllerInputs;
+  /** Step limit of an episode. */
+  maxSteps: number;
+  /** Environments stepped at once. */
+  slots: number;
+  /** tfjs backend; default wasm. */
+  backend?: BackendName;
+}
+
+/** One episode to run: which candidate drives, on which track. */
+export interface EpisodeJob {
+  /** Index into the candidate list given to {@linkcode ControllerDriver.run}. */
+  candidate: number;
+  /** Track seed (the env is reset with it; z noise derives from it too). */
+  seed: number;
+}
+
+/** The result of one episode. */
+export interface EpisodeOutcome {
+  /** Sum of rewards. */
+  return: number;
+  /** Steps taken. */
+  length: number;
+  /** Whether the environment ended it (all tiles, or off the playfield) before maxSteps. */
+  terminated: boolean;
+}
+
+/** What {@linkcode DriverRunOptions.onStep} sees, before the action is applied. */
+export interface StepView {
+  /** Index of the job in the job list. */
+  job: number;
+  /** Step within the episode (0 = the reset frame). */
+  t: number;
+  /** The 64x64x3 observation the agent encoded. */
+  observation: Uint8Array;
+  /** Latent mean of the observation. */
+  mu: Float32Array;
+  /** The action about to be taken. */
+  action: Float32Array;
+  /** The environment (for `render`). */
+  env: CarRacing;
+}
+
+/** Options of {@linkcode ControllerDriver.run}. */
+export interface DriverRunOptions {
+  /** Called at every step of every episode, before the environment steps. */
+  onStep?: (view: StepView) => void;
+  /** Stops the run (throws the reason) between steps. */
+  signal?: AbortSignal;
+}
+
+const FRAME_BYTES = 64 * 64 * 3;
+
+/** Reads the latent size stored in a ConvVAE directory without loading tfjs. */
+export async function readVaeZSize(dir: string): Promise<number> {
+  const json = JSON.parse(await Deno.readTextFile(`${dir}/encoder/model.json`));
+  const zSize = json?.userDefinedMetadata?.ditto?.zSize;
+  if (!Number.isSafeInteger(zSize) || zSize < 1) {
+    throw new TypeError(`Cannot read the VAE in ${dir}: encoder/model.json has no ditto.zSize`);
+  }
+  return zSize;
+}
+
+/** Reads the LSTM size stored in an MDN-RNN directory without loading tfjs. */
+export async function readRnnHidden(dir: string): Promise<number> {
+  const json = JSON.parse(await Deno.readTextFile(`${dir}/model.json`));
+  const hidden = json?.userDefinedMetadata?.mdnRnn?.hidden;
+  if (!Number.isSafeInteger(hidden) || hidden < 1) {
+    throw new TypeError(`Cannot read the MDN-RNN in ${dir}: model.json has no mdnRnn.hidden`);
+  }
+  return hidden;
+}
+
+/** Drives many CarRacing environments at once with the VAE, the MDN-RNN and controllers. */
+export class ControllerDriver {
+  /** The settings. */
+  readonly config: DriverConfig;
+  /** The VAE (its encoder runs every step; the decoder is there for reconstructions). */
+  readonly vae: ConvVAE;
+  /** The MDN-RNN, with inputs `zh`. */
+  readonly rnn: MdnRnn | undefined;
+  /** Controller input size. */
+  readonly inputSize: number;
+  /** The backend in use. */
+  readonly backend: BackendInfo;
+  #envs: CarRacing[] = [];
+
+  private constructor(
+    config: DriverConfig,
+    vae: ConvVAE,
+    rnn: MdnRnn | undefined,
+    backend: BackendInfo,
+  ) {
+    this.config = config;
+    this.vae = vae;
+    this.rnn = rnn;
+    this.backend = backend;
+    this.inputSize = controllerInputSize(config.inputs, vae.zSize, rnn?.config.hidden ?? 0);
+  }
+
+  /** Initialises the backend, loads the models and checks they fit together. */
+  static async create(config: DriverConfig): Promise<ControllerDriver> {
+    if (config.inputs !== "z" && config.inputs !== "zh") {
+      throw new TypeError(`Cannot create driver: unknown inputs '${config.inputs}'`);
+    }
+    if (!Number.isSafeInteger(config.slots) || config.slots < 1) {
+      throw new RangeError(`Cannot create driver: slots ${config.slots} is not a positive integer`);
+    }
+    if (config.inputs === "zh" && config.rnn === undefined) {
+      throw new TypeError("Cannot create driver: inputs 'zh' need an MDN-RNN");
+    }
+    const backend = await initBackend({ backend: config.backend ?? "wasm" });
+    const vae = await ConvVAE.load(config.vae);
+    const rnn = config.inputs === "zh"
+      ? await MdnRnn.load(config.rnn!, { zSize: vae.zSize, actionSize: ACTION_SIZE })
+      : undefined;
+    return new ControllerDriver(config, vae, rnn, backend);
+  }
+
+  /** Parameters of one controller. */
+  get parameterCount(): number {
+    return controllerParameterCount(this.inputSize);
+  }
+
+  /**
+   * Runs every job (episode) and returns their outcomes in job order. A job's outcome depends
+   * only on its candidate's parameters and its seed.
+   */
+  async run(
+    candidates: readonly ArrayLike<number>[],
+    jobs: readonly EpisodeJob[],
+    options: DriverRunOptions = {},
+  ): Promise<EpisodeOutcome[]> {
+    for (const c of candidates) {
+      if (c.length !== this.parameterCount) {
+        throw new RangeError(
+          `Cannot run controllers: a candidate has ${c.length} parameters, expected ${this.parameterCount}`,
+        );
+      }
+    }
+    for (const job of jobs) {
+      if (!(job.candidate >= 0 && job.candidate < candidates.length)) {
+        throw new RangeError(`Cannot run controllers: no candidate ${job.candidate}`);
+      }
+    }
+    const slots = Math.min(this.config.slots, jobs.length);
+    while (this.#envs.length < slots) {
+      this.#envs.push(
+        await CarRacing.create({ observation: "pixels64", maxSteps: this.config.maxSteps }),
+      );
+    }
+    const outcomes: EpisodeOutcome[] = new Array(jobs.length);
+    const Z = this.vae.zSize;
+    const rnn = this.rnn;
+    const H = rnn?.config.hidden ?? 0;
+    const rewardHead = rnn?.config.rewardHead ?? false;
+    // Per-slot episode state.
+    const slotJob = new Int32Array(slots).fill(-1);
+    const slotObs: Uint8Array[] = new Array(slots);
+    const slotRng: Random[] = new Array(slots);
+    const slotReturn = new Float64Array(slots);
+    const slotSteps = new Int32Array(slots);
+    const slotReward = new Float32Array(slots);
+    let state: MdnRnnState | undefined = rnn?.initialState(slots);
+    const zAll = new Float32Array(slots * Z);
+    const aAll = new Float32Array(slots * ACTION_SIZE);
+    const rAll = new Float32Array(slots);
+    const x = new Float32Array(this.inputSize);
+    const action = new Float32Array(ACTION_SIZE);
+    let next = 0;
+    let active = 0;
+    const start = (s: number) => {
+      const j = next++;
+      slotJob[s] = j;
+      slotObs[s] = this.#envs[s].reset({ seed: jobs[j].seed }).observation;
+      slotRng[s] = new Random(mixSeed(jobs[j].seed, "z"));
+      slotReturn[s] = 0;
+      slotSteps[s] = 0;
+      slotReward[s] = 0;
+      if (state) {
+        state.h.fill(0, s * H, (s + 1) * H);
+        state.c.fill(0, s * H, (s + 1) * H);
+      }
+      active++;
+    };
+    for (let s = 0; s < slots && next < jobs.length; s++) start(s);
+    const order = new Int32Array(slots);
+    let tick = 0;
+    while (active > 0) {
+      // Let an abort (delivered by the event loop) through now and then.
+      if (options.signal && ++tick % 64 === 0) await new Promise((r) => setTimeout(r, 0));
+      options.signal?.throwIfAborted();
+      // One encoder call for every active environment.
+      let n = 0;
+      for (let s = 0; s < slots; s++) if (slotJob[s] >= 0) order[n++] = s;
+      const frames = new Uint8Array(n * FRAME_BYTES);
+      for (let i = 0; i < n; i++) frames.set(slotObs[order[i]], i * FRAME_BYTES);
+      const [mu, logvar] = tf.tidy(() => {
+        const enc = this.vae.encode(framesToTensor(frames, n));
+        return [enc.mu.dataSync() as Float32Array, enc.logvar.dataSync() as Float32Array];
+      });
+      zAll.fill(0);
+      aAll.fill(0);
+      rAll.fill(0);
+      for (let i = 0; i < n; i++) {
+        const s = order[i];
+        const j = slotJob[s];
+        const rng = slotRng[s];
+        for (let d = 0; d < Z; d++) {
+          const k = i * Z + d;
+          x[d] = mu[k] + Math.exp(0.5 * logvar[k]) * rng.normal();
+        }
+        zAll.set(x.subarray(0, Z), s * Z);
+        if (state) x.set(state.h.subarray(s * H, (s + 1) * H), Z);
+        controllerAction(candidates[jobs[j].candidate], x, action);
+        aAll.set(action, s * ACTION_SIZE);
+        rAll[s] = slotReward[s] > 0 ? 1 : 0;
+        options.onStep?.({
+          job: j,
+          t: slotSteps[s],
+          observation: slotObs[s],
+          mu: mu.slice(i * Z, (i + 1) * Z),
+          action,
+          env: this.#envs[s],
+        });
+      }
+      if (rnn && state) {
+        state = rnn.stepState(state, {
+          z: zAll,
+          action: aAll,
+          reward: rewardHead ? rAll : undefined,
+        }, { mixture: false }).state;
+      }
+      for (let i = 0; i < n; i++) {
+        const s = order[i];
+        const result = this.#envs[s].step(aAll.subarray(s * ACTION_SIZE, (s + 1) * ACTION_SIZE));
+        slotReturn[s] += result.reward;
+        slotSteps[s]++;
+        slotReward[s] = result.reward;
+        slotObs[s] = result.observation;
+        if (result.terminated || result.truncated) {
+          outcomes[slotJob[s]] = {
+            return: slotReturn[s],
+            length: slotSteps[s],
+            terminated: result.terminated,
+          };
+          slotJob[s] = -1;
+          active--;
+          if (next < jobs.length) start(s);
+        }
+      }
+    }
+    return outcomes;
+  }
+
+  /** Frees the environments and the models. */
+  close(): void {
+    for (const env of this.#envs) env.close();
+    this.#envs = [];
+    this.vae.dispose();
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * `worldmodels/evaluate`: scores a trained controller on held-out CarRacing tracks and records
+ * one episode as an animated GIF.
+ *
+ * ```yaml
+ * evaluate:
+ *   uses: worldmodels/evaluate
+ *   inputs:
+ *     controller: "${stages.train_controller.outs.controller}"
+ *     vae: "${stages.train_vae.outs.model}"
+ *     rnn: "${stages.train_rnn.outs.model}"
+ *   with: { episodes: 100, max_steps: 1000, workers: 2 }
+ * ```
+ *
+ * Episode i runs on the track `mixSeed(experiment seed, "worldmodels/evaluate", i)`: a label no
+ * training stage uses, so these tracks are never collection or controller-training tracks.
+ *
+ * Output `report` (a directory): `returns.json` (per-episode seed, return, length, whether it
+ * terminated, and the summary) and `episode.gif`, the first `gif_steps` steps of episode 0:
+ * what the agent sees (64x64, upscaled), the VAE's reconstruction of it, and a larger view of
+ * the track rendered by the environment.
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs";
+import { mixSeed } from "../../data/random.ts";
+import { defineStage, type StageContext } from "../../runner/mod.ts";
+import type { ControllerInputs } from "./controller_policy.ts";
+import { ControllerDriver, type DriverConfig, type EpisodeJob } from "./driver.ts";
+import { DriverPool } from "./driver_pool.ts";
+import { encodeGif, type RgbImage, sideBySide, upscale } from "./gif.ts";
+import type { ControllerFile } from "./train_controller.ts";
+
+/** The stage's label, mixed into every track seed it uses. */
+export const EVALUATE_LABEL = "worldmodels/evaluate";
+
+/** Which parameters of the controller file to evaluate. */
+export const SOLUTIONS = ["auto", "best_eval", "mean", "best"] as const;
+
+/** Parameters of `worldmodels/evaluate` (the `with:` keys). */
+export interface EvaluateParams {
+  /** Held-out episodes. */
+  episodes: number;
+  /** Step limit of an episode. */
+  max_steps: number;
+  /** Worker threads. */
+  workers: number;
+  /** Environments each worker steps at once. */
+  envs_per_worker: number;
+  /** Which parameters to evaluate. */
+  solution: typeof SOLUTIONS[number];
+  /** Steps of episode 0 recorded in the GIF (0: no GIF). */
+  gif_steps: number;
+  /** Keep every k-th step in the GIF. */
+  gif_every: number;
+}
+
+/** The track seed of evaluation episode `i`. */
+export function evaluateEpisodeSeed(seed: number, episode: number): number {
+  return mixSeed(seed, EVALUATE_LABEL, episode);
+}
+
+/** Reads a controller file (a `controller` directory or the JSON file itself). */
+export async function readControllerFile(path: string): Promise<ControllerFile> {
+  const stat = await Deno.stat(path);
+  const file = stat.isDirectory ? `${path}/controller.json` : path;
+  const json = JSON.parse(await Deno.readTextFile(file)) as ControllerFile;
+  if (json.format !== "ditto.controller" || !Array.isArray(json.mean)) {
+    throw new TypeError(`Cannot read controller ${file}: not a ditto.controller file`);
+  }
+  return json;
+}
+
+function pickSolution(
+  file: ControllerFile,
+  solution: EvaluateParams["solution"],
+): { name: string; params: number[] } {
+  if (solution === "mean") return { name: "mean", params: file.mean };
+  if (solution === "best") return { name: "best", params: file.best.params };
+  if (solution === "best_eval" && file.best_eval === null) {
+    throw new TypeError(
+      "Cannot evaluate best_eval: the controller was never evaluated in training",
+    );
+  }
+  if (file.best_eval !== null) return { name: "best_eval", params: file.best_eval.params };
+  return { name: "mean", params: file.mean };
+}
+
+/** Runs the evaluation: the body of the stage, usable with any {@linkcode StageContext}. */
+export async function evaluate(ctx: StageContext<EvaluateParams>): Promise<void> {
+  const p = ctx.params;
+  const file = await readControllerFile(ctx.inputs.controller);
+  const inputs: ControllerInputs = file.inputs;
+  if (inputs === "zh" && ctx.inputs.rnn === undefined) {
+    throw new TypeError("Cannot evaluate: the controller sees z and h; give the `rnn` input");
+  }
+  const solution = pickSolution(file, p.solution);
+  const config = {
+    vae: ctx.inputs.vae,
+    rnn: inputs === "zh" ? ctx.inputs.rnn : undefined,
+    inputs,
+    maxSteps: p.max_steps,
+    slots: p.envs_per_worker,
+  };
+  const seeds = Array.from({ length: p.episodes }, (_, i) => evaluateEpisodeSeed(ctx.seed, i));
+  const jobs: EpisodeJob[] = seeds.map((seed) => ({ candidate: 0, seed }));
+  ctx.log(
+    `${p.episodes} held-out episodes of the ${solution.name} controller (inputs ${inputs}, generation ${file.generation})`,
+  );
+  ctx.progress.total(p.episodes, "episodes");
+  const pool = await DriverPool.create(config, { workers: p.workers, signal: ctx.signal });
+  let outcomes;
+  try {
+    outcomes = await pool.run([solution.params], jobs);
+  } finally {
+    pool.close();
+  }
+  ctx.progress.advance(p.episodes);
+  const returns = outcomes.map((o) => o.return);
+  const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+  const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / returns.length);
+  const summary = {
+    mean_return: mean,
+    std_return: std,
+    min_return: Math.min(...returns),
+    max_return: Math.max(...returns),
+    episodes: returns.length,
+  };
+  outcomes.forEach((o, i) => ctx.metrics.log(i, { return: o.return, length: o.length }));
+  ctx.metrics.log(p.episodes, summary);
+
+  const dir = ctx.output("report");
+  await Deno.mkdir(dir, { recursive: true });
+  let gif: Record<string, unknown> | null = null;
+  if (p.gif_steps > 0 && p.episodes > 0) {
+    gif = await recordGif(`${dir}/episode.gif`, config, seeds[0], solution.params, p);
+  }
+  await Deno.writeTextFile(
+    `${dir}/returns.json`,
+    JSON.stringify(
+      {
+        format: "ditto.evaluation",
+        version: 1,
+        solution: solution.name,
+        inputs,
+        controller_generation: file.generation,
+        max_steps: p.max_steps,
+        seed_rule: 'mixSeed(experiment_seed, "worldmodels/evaluate", episode)',
+        ...summary,
+        gif,
+        per_episode: outcomes.map((o, i) => ({ episode: i, seed: seeds[i], ...o })),
+      },
+      null,
+      1,
+    ) + "\n",
+  );
+  ctx.report({ solution: solution.name, inputs, workers: p.workers });
+  ctx.log(
+    `mean return ${mean.toFixed(1)} +- ${std.toFixed(1)} over ${returns.length} held-out tracks ` +
+      `(min ${summary.min_return.toFixed(1)}, max ${summary.max_return.toFixed(1)})`,
+  );
+}
+
+/** Replays episode 0 in this thread and writes its GIF; returns what the GIF shows. */
+async function recordGif(
+  path: string,
+  config: Omit<DriverConfig, "slots">,
+  seed: number,
+  params: number[],
+  p: EvaluateParams,
+): Promise<Record<string, unknown>> {
+  const driver = await ControllerDriver.create({ ...config, slots: 1 });
+  const scale = 3;
+  const observations: RgbImage[] = [];
+  const views: RgbImage[] = [];
+  const mus: Float32Array[] = [];
+  try {
+    // gym's render aspect (600x400), as tall as the upscaled observation.
+    const viewWidth = 64 * scale * 1.5;
+    const [outcome] = await driver.run([params], [{ candidate: 0, seed }], {
+      onStep(view) {
+        if (view.t >= p.gif_steps || view.t % p.gif_every !== 0) return;
+        observations.push({ width: 64, height: 64, rgb: view.observation });
+        mus.push(view.mu);
+        views.push({
+          width: viewWidth,
+          height: 64 * scale,
+          rgb: view.env.render({ width: viewWidth, height: 64 * scale }),
+        });
+      },
+    });
+    // The VAE's view of each kept frame: decode the latent means in one batch.
+    const z = new Float32Array(mus.length * driver.vae.zSize);
+    mus.forEach((mu, i) => z.set(mu, i * driver.vae.zSize));
+    const decoded = tf.tidy(() =>
+      driver.vae.decode(tf.tensor2d(z, [mus.length, driver.vae.zSize])).dataSync() as Float32Array
+    );
+    const frames: RgbImage[] = observations.map((obs, i) => {
+      const rec = new Uint8Array(64 * 64 * 3);
+      for (let k = 0; k < rec.length; k++) {
+        rec[k] = Math.max(0, Math.min(255, Math.round(decoded[i * rec.length + k] * 255)));
+      }
+      return sideBySide([
+        upscale(obs, scale),
+        upscale({ width: 64, height: 64, rgb: rec }, scale),
+        views[i],
+      ]);
+    });
+    await Deno.writeFile(path, encodeGif(frames, { delayMs: 20 * p.gif_every }));
+    return {
+      file: "episode.gif",
+      episode: 0,
+      seed,
+      frames: frames.length,
+      every: p.gif_every,
+      panels: ["observation 64x64 (x3)", "VAE reconstruction of mu (x3)", "env.render"],
+      episode_return: outcome.return,
+      episode_length: outcome.length,
+    };
+  } finally {
+    driver.close();
+  }
+}
+
+/** The `worldmodels/evaluate` stage module. */
+export default defineStage<EvaluateParams>({
+  description: "Scores a controller on held-out CarRacing tracks; per-episode returns and a GIF",
+  params: {
+    episodes: { type: "integer", default: 100, min: 1, description: "held-out episodes" },
+    max_steps: { type: "integer", default: 1000, min: 1, description: "step limit of an episode" },
+    workers: {
+      type: "integer",
+      default: 1,
+      min: 1,
+      max: 256,
+      description: "worker threads running episodes",
+    },
+    envs_per_worker: {
+      type: "integer",
+      default: 16,
+      min: 1,
+      description: "environments a worker steps at once (one batched encoder call per step)",
+    },
+    solution: {
+      type: "string",
+      default: "auto",
+      enum: SOLUTIONS,
+      description: "auto (best evaluated mean, else the mean), best_eval, mean or best candidate",
+    },
+    gif_steps: {
+      type: "integer",
+      default: 400,
+      min: 0,
+      description: "steps of episode 0 recorded in episode.gif (0: none)",
+    },
+    gif_every: { type: "integer", default: 2, min: 1, description: "keep every k-th step" },
+  },
+  inputs: {
+    controller: { description: "the controller (worldmodels/train_controller output)" },
+    vae: { description: "the ConvVAE the controller was trained with" },
+    rnn: { description: "the MDN-RNN (needed when the controller sees h)", optional: true },
+  },
+  outputs: ["report"],
+  deterministic: true,
+  run: evaluate,
+});

@@ -1,0 +1,358 @@
+/**
+ * `worldmodels/train_controller`: CMA-ES over the linear controller's parameters, each
+ * candidate scored by its mean return in the real CarRacing.
+ *
+ * ```yaml
+ * train_controller:
+ *   uses: worldmodels/train_controller
+ *   inputs: { vae: "${stages.train_vae.outs.model}", rnn: "${stages.train_rnn.outs.model}" }
+ *   with: { popsize: 16, episodes_per_candidate: 4, generations: 40, inputs: zh, workers: 2 }
+ * ```
+ *
+ * Generation g (0-based) scores every candidate on the same `episodes_per_candidate` tracks,
+ * seeded `mixSeed(experiment seed, "worldmodels/train_controller", "train", g, j)`; every
+ * `eval_every` generations (and after the last) the distribution mean is scored on the fixed
+ * tracks `mixSeed(seed, "worldmodels/train_controller", "eval", i)`, as the original evaluated
+ * its mean (`xfavorite`) on the same tracks each time. None of these are collect or evaluate
+ * tracks. Episodes run in `workers` Workers, each stepping `envs_per_worker` environments with
+ * one batched VAE encoder call and one batched MDN-RNN step per step.
+ *
+ * The whole CMA-ES state (and the evaluation history) is checkpointed after every generation:
+ * an interrupted run continues at the generation it reached and ends with the same result.
+ *
+ * Output `controller` (a directory): `controller.json` with the mean, the best candidate, the
+ * best-evaluated mean and the settings; `worldmodels/evaluate` reads it.
+ *
+ * `mode` is `real` (training in the real environment); a later issue adds `dream`.
+ *
+ * @module
+ */
+
+import { CmaEs, type CmaEsState, type CovarianceModel } from "../../es/mod.ts";
+import { mixSeed } from "../../data/random.ts";
+import { defineStage, type StageContext } from "../../runner/mod.ts";
+import {
+  CONTROLLER_INPUTS,
+  type ControllerInputs,
+  controllerInputSize,
+  controllerParameterCount,
+} from "./controller_policy.ts";
+import { type EpisodeJob, readRnnHidden, readVaeZSize } from "./driver.ts";
+import { DriverPool } from "./driver_pool.ts";
+
+/** The stage's label, mixed into every seed it derives. */
+export const TRAIN_CONTROLLER_LABEL = "worldmodels/train_controller";
+
+/** Where the controller is trained. */
+export const CONTROLLER_MODES = ["real"] as const;
+
+/** One of {@linkcode CONTROLLER_MODES}. */
+export type ControllerMode = typeof CONTROLLER_MODES[number];
+
+/** Parameters of `worldmodels/train_controller` (the `with:` keys). */
+export interface TrainControllerParams {
+  /** Candidates per generation. */
+  popsize: number;
+  /** Episodes (tracks) each candidate is scored on. */
+  episodes_per_candidate: number;
+  /** Generations to run. */
+  generations: number;
+  /** Initial step size. */
+  sigma0: number;
+  /** Step limit of a training episode. */
+  max_steps: number;
+  /** Generations between evaluations of the mean (0 = only after the last). */
+  eval_every: number;
+  /** Episodes of each evaluation of the mean. */
+  eval_episodes: number;
+  /** Worker threads. */
+  workers: number;
+  /** Environments each worker steps at once. */
+  envs_per_worker: number;
+  /** What the controller sees. */
+  inputs: ControllerInputs;
+  /** Where it is trained. */
+  mode: ControllerMode;
+  /** CMA-ES covariance model. */
+  covariance: CovarianceModel;
+}
+
+/** The JSON written as `controller/controller.json`. */
+export interface ControllerFile {
+  /** Format tag. */
+  format: "ditto.controller";
+  /** Format version. */
+  version: 1;
+  /** What the controller sees. */
+  inputs: ControllerInputs;
+  /** Controller input size (z, or z + h). */
+  input_size: number;
+  /** Latent size of the VAE it was trained with. */
+  z_size: number;
+  /** LSTM size of the MDN-RNN (0 with inputs z). */
+  hidden: number;
+  /** Parameter layout. */
+  layout: string;
+  /** Training mode. */
+  mode: ControllerMode;
+  /** Generations run. */
+  generation: number;
+  /** The final CMA-ES mean. */
+  mean: number[];
+  /** The best candidate told to CMA-ES (noisy: scored on its generation's tracks only). */
+  best: { params: number[]; fitness: number; generation: number };
+  /** The mean with the highest evaluation, if any evaluation ran. */
+  best_eval: { params: number[]; eval_mean_return: number; generation: number } | null;
+  /** Every evaluation of the mean. */
+  evaluations: { generation: number; mean_return: number; std_return: number }[];
+}
+
+interface Checkpoint {
+  version: 1;
+  dimension: number;
+  es: CmaEsState;
+  bestEval: ControllerFile["best_eval"];
+  evaluations: ControllerFile["evaluations"];
+}
+
+function stats(values: readonly number[]): { mean: number; std: number; min: number; max: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
+  return { mean, std: Math.sqrt(variance), min: Math.min(...values), max: Math.max(...values) };
+}
+
+/** The track seed of training episode `j` of generation `g` (0-based). */
+export function trainEpisodeSeed(seed: number, generation: number, episode: number): number {
+  return mixSeed(seed, TRAIN_CONTROLLER_LABEL, "train", generation, episode);
+}
+
+/** The track seed of episode `i` of every evaluation of the mean during training. */
+export function trainEvalSeed(seed: number, episode: number): number {
+  return mixSeed(seed, TRAIN_CONTROLLER_LABEL, "eval", episode);
+}
+
+/** Runs the training: the body of the stage, usable with any {@linkcode StageContext}. */
+export async function trainController(ctx: StageContext<TrainControllerParams>): Promise<void> {
+  const p = ctx.params;
+  if (!(CONTROLLER_MODES as readonly string[]).includes(p.mode)) {
+    throw new TypeError(
+      `Cannot train controller: mode '${p.mode}' is not one of ${CONTROLLER_MODES}`,
+    );
+  }
+  const vaeDir = ctx.inputs.vae;
+  const rnnDir = ctx.inputs.rnn;
+  if (p.inputs === "zh" && rnnDir === undefined) {
+    throw new TypeError("Cannot train controller: inputs 'zh' need the `rnn` input (an MDN-RNN)");
+  }
+  const zSize = await readVaeZSize(vaeDir);
+  const hidden = p.inputs === "zh" ? await readRnnHidden(rnnDir!) : 0;
+  const inputSize = controllerInputSize(p.inputs, zSize, hidden);
+  const dimension = controllerParameterCount(inputSize);
+
+  const saved = await ctx.checkpoints.load<Checkpoint>("cma_es");
+  let es: CmaEs;
+  let bestEval: ControllerFile["best_eval"] = null;
+  let evaluations: ControllerFile["evaluations"] = [];
+  if (saved !== undefined && saved.version === 1 && saved.dimension === dimension) {
+    es = CmaEs.fromState(saved.es);
+    bestEval = saved.bestEval;
+    evaluations = saved.evaluations;
+    ctx.log(`resuming at generation ${es.generation} of ${p.generations}`);
+  } else {
+    es = new CmaEs(new Float64Array(dimension), p.sigma0, {
+      seed: mixSeed(ctx.seed, TRAIN_CONTROLLER_LABEL, "cma"),
+      popsize: p.popsize,
+      covariance: p.covariance,
+      maximize: true,
+    });
+  }
+
+  const pool = await DriverPool.create({
+    vae: vaeDir,
+    rnn: p.inputs === "zh" ? rnnDir : undefined,
+    inputs: p.inputs,
+    maxSteps: p.max_steps,
+    slots: p.envs_per_worker,
+  }, { workers: p.workers, signal: ctx.signal });
+  ctx.report({
+    mode: p.mode,
+    inputs: p.inputs,
+    parameters: dimension,
+    covariance: p.covariance,
+    workers: pool.size,
+    envs_per_worker: p.envs_per_worker,
+  });
+  ctx.log(
+    `${dimension} parameters (inputs ${p.inputs}), popsize ${p.popsize} x ${p.episodes_per_candidate} episodes, ${pool.size} worker(s)`,
+  );
+
+  const evalJobs: EpisodeJob[] = Array.from(
+    { length: p.eval_episodes },
+    (_, i) => ({ candidate: 0, seed: trainEvalSeed(ctx.seed, i) }),
+  );
+  try {
+    ctx.progress.total(p.generations, "generations");
+    if (es.generation > 0) ctx.progress.advance(Math.min(es.generation, p.generations));
+    while (es.generation < p.generations) {
+      ctx.signal.throwIfAborted();
+      const g = es.generation;
+      const started = performance.now();
+      const candidates = es.ask();
+      const jobs: EpisodeJob[] = [];
+      for (let c = 0; c < candidates.length; c++) {
+        for (let j = 0; j < p.episodes_per_candidate; j++) {
+          jobs.push({ candidate: c, seed: trainEpisodeSeed(ctx.seed, g, j) });
+        }
+      }
+      const outcomes = await pool.run(candidates, jobs);
+      const fitness = candidates.map((_, c) => {
+        let sum = 0;
+        for (let j = 0; j < p.episodes_per_candidate; j++) {
+          sum += outcomes[c * p.episodes_per_candidate + j].return;
+        }
+        return sum / p.episodes_per_candidate;
+      });
+      es.tell(candidates, fitness);
+      const steps = outcomes.reduce((a, o) => a + o.length, 0);
+      const seconds = (performance.now() - started) / 1000;
+      const f = stats(fitness);
+      const values: Record<string, number> = {
+        fitness_mean: f.mean,
+        fitness_max: f.max,
+        fitness_min: f.min,
+        fitness_std: f.std,
+        sigma: es.sigma,
+        sigma_rms: Math.sqrt(es.stds.reduce((a, s) => a + s * s, 0) / dimension),
+        mean_episode_steps: steps / outcomes.length,
+        env_steps_per_s: steps / seconds,
+      };
+      const generation = g + 1;
+      const evalNow = p.eval_episodes > 0 &&
+        ((p.eval_every > 0 && generation % p.eval_every === 0) || generation === p.generations);
+      let message = `fitness mean ${f.mean.toFixed(1)} max ${f.max.toFixed(1)}`;
+      if (evalNow) {
+        const mean = es.mean;
+        const returns = (await pool.run([mean], evalJobs)).map((o) => o.return);
+        const e = stats(returns);
+        values.eval_mean_return = e.mean;
+        values.eval_std_return = e.std;
+        evaluations.push({ generation, mean_return: e.mean, std_return: e.std });
+        if (bestEval === null || e.mean > bestEval.eval_mean_return) {
+          bestEval = { params: Array.from(mean), eval_mean_return: e.mean, generation };
+        }
+        message += `, mean evaluated ${e.mean.toFixed(1)} +- ${e.std.toFixed(1)}`;
+      }
+      ctx.metrics.log(generation, values);
+      const checkpoint: Checkpoint = {
+        version: 1,
+        dimension,
+        es: es.toState(),
+        bestEval,
+        evaluations,
+      };
+      await ctx.checkpoints.save("cma_es", checkpoint);
+      ctx.progress.advance(1, `generation ${generation}: ${message}`);
+    }
+  } finally {
+    pool.close();
+  }
+
+  const best = es.best!;
+  const file: ControllerFile = {
+    format: "ditto.controller",
+    version: 1,
+    inputs: p.inputs,
+    input_size: inputSize,
+    z_size: zSize,
+    hidden,
+    layout: "3 biases, then W row-major [input_size, 3]; input = [z] or [z, h]",
+    mode: p.mode,
+    generation: es.generation,
+    mean: Array.from(es.mean),
+    best: { params: Array.from(best.x), fitness: best.fitness, generation: best.generation },
+    best_eval: bestEval,
+    evaluations,
+  };
+  const dir = ctx.output("controller");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(`${dir}/controller.json`, JSON.stringify(file, null, 1) + "\n");
+  ctx.log(
+    `done after ${es.generation} generations; best fitness ${best.fitness.toFixed(1)}` +
+      (bestEval ? `, best evaluated mean ${bestEval.eval_mean_return.toFixed(1)}` : ""),
+  );
+}
+
+/** The `worldmodels/train_controller` stage module. */
+export default defineStage<TrainControllerParams>({
+  description: "CMA-ES over the linear controller in the real CarRacing (batched VAE/RNN)",
+  params: {
+    popsize: { type: "integer", default: 16, min: 2, description: "candidates per generation" },
+    episodes_per_candidate: {
+      type: "integer",
+      default: 4,
+      min: 1,
+      description: "episodes (tracks) each candidate's fitness averages",
+    },
+    generations: { type: "integer", default: 20, min: 1, description: "generations to run" },
+    sigma0: { type: "number", default: 0.1, min: 0, description: "initial CMA-ES step size" },
+    max_steps: {
+      type: "integer",
+      default: 1000,
+      min: 1,
+      description: "step limit of a training episode",
+    },
+    eval_every: {
+      type: "integer",
+      default: 10,
+      min: 0,
+      description: "generations between evaluations of the mean (0: only after the last)",
+    },
+    eval_episodes: {
+      type: "integer",
+      default: 16,
+      min: 0,
+      description: "episodes of each evaluation of the mean (0: none)",
+    },
+    workers: {
+      type: "integer",
+      default: 1,
+      min: 1,
+      max: 256,
+      description: "worker threads running episodes",
+    },
+    envs_per_worker: {
+      type: "integer",
+      default: 16,
+      min: 1,
+      description: "environments a worker steps at once (one batched encoder call per step)",
+    },
+    inputs: {
+      type: "string",
+      default: "zh",
+      enum: CONTROLLER_INPUTS,
+      description: "what the controller sees: z, or z and the MDN-RNN's h",
+    },
+    mode: {
+      type: "string",
+      default: "real",
+      enum: CONTROLLER_MODES,
+      description: "where candidates are scored: real (the CarRacing environment)",
+    },
+    covariance: {
+      type: "string",
+      default: "diagonal",
+      enum: ["diagonal", "full"],
+      description: "CMA-ES covariance: diagonal (sep-CMA-ES, fast at 867-D) or full",
+    },
+  },
+  inputs: {
+    vae: { description: "the ConvVAE (worldmodels/train_vae output `model`)" },
+    rnn: {
+      description: "the MDN-RNN (worldmodels/train_rnn output `model`); required with inputs zh",
+      optional: true,
+    },
+  },
+  outputs: ["controller"],
+  deterministic: true,
+  run: trainController,
+});
