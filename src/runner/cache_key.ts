@@ -76,10 +76,12 @@ export class KeyMemo {
 
   /** The key of a record, from the memo or freshly hashed. */
   async key(components: KeyComponents): Promise<string> {
-    const text = canonicalJson(components);
+    // The memo is indexed by the native JSON text (fast); the key itself always hashes the
+    // canonical encoding, so two texts of one record simply share a key.
+    const text = JSON.stringify(components);
     const hit = this.#map.get(text);
     if (hit !== undefined) return hit;
-    const key = await blake3Hex(text);
+    const key = await blake3Hex(canonicalJson(components));
     this.#map.set(text, key);
     this.#dirty = true;
     return key;

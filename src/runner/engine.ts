@@ -315,7 +315,8 @@ export async function runExperiment(file: string, options: RunOptions): Promise<
 }
 
 async function renderYaml(config: Record<string, unknown>, memoPath: string): Promise<string> {
-  const id = canonicalJson(config);
+  // The config is built in a fixed order, so its native JSON text identifies it.
+  const id = JSON.stringify(config);
   let memo: [string, string][] = [];
   try {
     memo = JSON.parse(Deno.readTextFileSync(memoPath));
@@ -326,7 +327,7 @@ async function renderYaml(config: Record<string, unknown>, memoPath: string): Pr
   if (hit) return hit[1];
   const yaml = await import("yaml");
   const text = yaml.stringify(config, { lineWidth: 0 });
-  memo = [...memo.slice(-31), [id, text]];
+  memo = [...memo.slice(-7), [id, text]];
   writeFileAtomic(memoPath, JSON.stringify(memo), { sync: false });
   return text;
 }
@@ -427,10 +428,14 @@ class Engine {
         const key = this.#reports.get(name)!.key;
         if (key) newState[name] = { key, components };
       }
+      let changed = false;
+      for (const [name, entry] of Object.entries(newState)) {
+        if (this.#state[name]?.key !== (entry as PrevState).key) changed = true;
+      }
       for (const [name, prev] of Object.entries(this.#state)) {
         if (!(name in newState)) newState[name] = prev;
       }
-      this.#store.writeState(exp.name, newState);
+      if (changed) this.#store.writeState(exp.name, newState);
       const yamlText = await renderYaml(exp.config, this.#store.memoPath("yaml.json"));
       trace("yaml rendered");
       const environment = await env;
@@ -738,7 +743,8 @@ class Engine {
         const h = await this.#store.ingest(metricsFile);
         entry.metrics = { hash: h.hash, final: finalMetrics(metricsText) };
       }
-      entry.log = (await this.#store.ingest(logFile)).hash;
+      // Empty logs are not stored: most shell stages print nothing.
+      if (Deno.statSync(logFile).size > 0) entry.log = (await this.#store.ingest(logFile)).hash;
       this.#store.writeResult(entry);
       this.#store.dropCheckpoints(key);
       this.#adopt(stage, report, entry, "ran");

@@ -29,9 +29,14 @@ export function normalize(path: string): string {
   return joined === "" ? "." : joined;
 }
 
+const CLEAN = /^(?!\.\.?(\/|$))(?!.*\/\.\.?(\/|$))(?!.*\/\/)(?!.+\/$)/;
+
 /** Joins segments and normalizes the result. */
 export function join(...parts: string[]): string {
-  return normalize(parts.filter((p) => p !== "").join("/"));
+  const joined = parts.filter((p) => p !== "").join("/");
+  // Fast path: nothing to normalize (no `.`/`..` segments, no repeated or trailing slash).
+  if (joined !== "" && CLEAN.test(joined)) return joined;
+  return normalize(joined);
 }
 
 /** Resolves segments right to left into an absolute path, starting from the cwd. */

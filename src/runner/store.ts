@@ -19,7 +19,7 @@
  */
 
 import { dirname, join } from "./path.ts";
-import { canonicalJson, type ContentHash, hashPath, type Manifest } from "./hash.ts";
+import { type ContentHash, hashPath, type Manifest } from "./hash.ts";
 
 /** One stored stage result. */
 export interface StageResultEntry {
@@ -312,7 +312,7 @@ export class Store {
 
   /** Replaces an experiment's state atomically. */
   writeState(experiment: string, state: Record<string, unknown>): void {
-    writeFileAtomic(join(this.root, "state", `${experiment}.json`), canonicalJson(state), {
+    writeFileAtomic(join(this.root, "state", `${experiment}.json`), JSON.stringify(state), {
       sync: false,
     });
   }
