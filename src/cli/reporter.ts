@@ -93,13 +93,14 @@ export class HumanReporter implements RunObserver {
     if (!this.#tty || this.#running.size === 0) return;
     const columns = (() => {
       try {
-        return Deno.consoleSize().columns;
+        return Deno.consoleSize().columns || 100;
       } catch {
         return 100;
       }
     })();
     const text = [...this.#running.keys()].map((n) => this.#progressText(n)).join(" | ");
-    this.#write(`\r\x1b[2K  ▸ ${text}`.slice(0, columns + 4));
+    // Never wrap: a wrapped status line cannot be erased with one carriage return.
+    this.#write(`\r\x1b[2K${`  ▸ ${text}`.slice(0, Math.max(20, columns - 1))}`);
     this.#statusShown = true;
   }
 
