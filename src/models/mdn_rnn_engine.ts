@@ -137,6 +137,7 @@ export class MdnRnnEngine {
     const Ia = I + 1; // input plus the ones column carrying the bias
     const Iap = Math.ceil(Ia / MR) * MR;
     const O8 = Math.ceil(O / NR) * NR;
+    const O4 = Math.ceil(O / 4) * 4; // K of the dH product, padded for 4x4 transposes
     const G4 = 4 * H;
     const sizes: Record<string, number> = {
       x: R * Ia,
@@ -149,7 +150,7 @@ export class MdnRnnEngine {
       wrTP: H * G4,
       wh: H * O,
       whP: O8 * H,
-      whTP: H * O,
+      whTP: H * O4,
       zeros: Bp * G4,
       g: R * G4,
       cs: R * H,
@@ -157,7 +158,7 @@ export class MdnRnnEngine {
       tc: R * H,
       hP: R * H,
       y: R * O8,
-      yP: R * O,
+      yP: R * O4,
       dH: R * H,
       hT: H * R,
       dyP: O8 * R,
@@ -210,6 +211,7 @@ export class MdnRnnEngine {
     const Ia = I + 1;
     const Iap = Math.ceil(Ia / MR) * MR;
     const O8 = Math.ceil(O / NR) * NR;
+    const O4 = Math.ceil(O / 4) * 4; // K of the dH product, padded for 4x4 transposes
     const G4 = 4 * H;
     const f = (name: string) => b[name] >> 2;
 
@@ -233,7 +235,11 @@ export class MdnRnnEngine {
     k.packLanes8(b.wr, G4 * 4, H, G4 / NR, b.wrP);
     k.pack(b.wr, G4 * 4, 4, H, G4, b.wrTP, NR);
     k.pack(b.wh, 4, O * 4, O, H, b.whP, NR);
-    k.pack(b.wh, O * 4, 4, H, O, b.whTP, NR);
+    k.pack(b.wh, O * 4, 4, H, O4, b.whTP, NR);
+    // Rows O..O4 of Wh^T were read past each row's end: zero them (dY is zero there too).
+    for (let p = 0; p < H / NR; p++) {
+      F.fill(0, f("whTP") + (p * O4 + O) * NR, f("whTP") + (p + 1) * O4 * NR);
+    }
 
     PROF.mark("prep");
     // Forward. Input projection (bias included) of all steps in one product.
@@ -275,7 +281,7 @@ export class MdnRnnEngine {
       const st = t * Bp * H * 4;
       const cPrev = t > 0 ? b.cs + st - Bp * H * 4 : b.zeros;
       k.gatesFwd(gt, b.zeros, cPrev, b.cs + st, b.hs + st, b.tc + st, Bp);
-      k.pack(b.hs + st, H * 4, 4, Bp, H, b.hP + st, MR);
+      k.packT4(b.hs + st, H * 4, H, Bp / MR, b.hP + st);
     }
     PROF.mark("recur_fwd");
     // Head: Y = H Wh (bias added in the loss loop).
@@ -389,19 +395,19 @@ export class MdnRnnEngine {
       R,
       0,
     );
-    k.pack(b.y, O8 * 4, 4, R, O, b.yP, MR);
+    k.packT4(b.y, O8 * 4, O4, R / MR, b.yP);
     k.gemmI(
       b.yP,
       MR * 4,
-      O * MR * 4,
+      O4 * MR * 4,
       b.whTP,
       NR * 4,
-      O * NR * 4,
+      O4 * NR * 4,
       b.dH,
       H * 4,
       R / MR,
       H / NR,
-      O,
+      O4,
       0,
     );
 
@@ -415,7 +421,7 @@ export class MdnRnnEngine {
       const cPrev = t > 0 ? b.cs + st - Bp * H * 4 : b.zeros;
       k.gatesBwd(gt, b.dH + st, b.dhRec, cPrev, b.tc + st, b.dc, Bp);
       if (t > 0) {
-        k.pack(gt, G4 * 4, 4, Bp, G4, b.dgP, MR);
+        k.packT4(gt, G4 * 4, G4, Bp / MR, b.dgP);
         k.gemmP(
           b.dgP,
           MR * 4,
@@ -604,7 +610,7 @@ export class MdnRnnStepper {
       batch: n,
     };
     if (!wantMixture) return { state: next };
-    k.pack(b.hOut, H * 4, 4, Bp, H, b.hP, MR);
+    k.packT4(b.hOut, H * 4, H, Bp / MR, b.hP);
     gemm(b.hP, MR * 4, H * MR * 4, b.whP, NR * 4, H * NR * 4, b.y, O8 * 4, Bp / MR, O8 / NR, H, 0);
     const y = F.subarray(f("y"), f("y") + Bp * O8);
     const hb = weights.headBias;

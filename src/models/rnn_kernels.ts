@@ -161,6 +161,45 @@ function packLanesFunc(w: number): FuncBuilder {
   return f;
 }
 
+/**
+ * Emits `packT4(src, ld, K, nPanels, dst)`: MR=4-row panels of a row-major matrix (row stride
+ * `ld` bytes), K a multiple of 4: dst[(ib*K + k)*4 + r] = src[(ib*4 + r)*ld + 4k], by 4x4
+ * SIMD transposes.
+ */
+function packT4Func(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32, I32]);
+  const [src, ld, K, nP, dst] = [0, 1, 2, 3, 4];
+  const ib = f.local(I32), k = f.local(I32), sp = f.local(I32), dp = f.local(I32);
+  const r = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  const t = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  f.get(dst).set(dp);
+  f.i32(0).set(ib);
+  f.block().loop();
+  {
+    f.get(src).get(ib).get(ld).mul().i32(4).mul().add().set(sp);
+    f.i32(0).set(k);
+    f.block().loop();
+    {
+      for (let i = 0; i < 4; i++) f.get(sp).get(ld).i32(i).mul().add().vload(0).set(r[i]);
+      f.get(r[0]).get(r[1]).shuffle32([0, 4, 1, 5]).set(t[0]);
+      f.get(r[0]).get(r[1]).shuffle32([2, 6, 3, 7]).set(t[1]);
+      f.get(r[2]).get(r[3]).shuffle32([0, 4, 1, 5]).set(t[2]);
+      f.get(r[2]).get(r[3]).shuffle32([2, 6, 3, 7]).set(t[3]);
+      f.get(dp).get(t[0]).get(t[2]).shuffle32([0, 1, 4, 5]).vstore(0);
+      f.get(dp).get(t[0]).get(t[2]).shuffle32([2, 3, 6, 7]).vstore(16);
+      f.get(dp).get(t[1]).get(t[3]).shuffle32([0, 1, 4, 5]).vstore(32);
+      f.get(dp).get(t[1]).get(t[3]).shuffle32([2, 3, 6, 7]).vstore(48);
+      f.get(dp).i32(64).add().set(dp);
+      f.get(sp).i32(16).add().set(sp);
+      f.get(k).i32(4).add().tee(k).get(K).ltS().brIf(0);
+    }
+    f.end().end();
+    f.get(ib).i32(1).add().tee(ib).get(nP).ltS().brIf(0);
+  }
+  f.end().end();
+  return f;
+}
+
 /** Constants of the vectorised exp, hoisted into locals: V8 rebuilds a v128.const on every use. */
 interface ExpConsts {
   [name: string]: number;
@@ -351,6 +390,8 @@ export interface RnnKernels {
   gemmP: (...args: number[]) => void;
   /** Strided copy into panels. */
   pack: (...args: number[]) => void;
+  /** SIMD transpose of a row-major matrix into 4-row panels (K a multiple of 4). */
+  packT4: (...args: number[]) => void;
   /** SIMD copy into 4-lane panels from lane-contiguous rows. */
   packLanes4: (...args: number[]) => void;
   /** SIMD copy into 8-lane panels from lane-contiguous rows. */
@@ -406,6 +447,7 @@ export function createRnnKernels(hidden: number): RnnKernels {
       { name: "gemmI", fn: gemmFunc(false) },
       { name: "gemmP", fn: gemmFunc(true) },
       { name: "pack", fn: packFunc() },
+      { name: "packT4", fn: packT4Func() },
       { name: "packLanes4", fn: packLanesFunc(4) },
       { name: "packLanes8", fn: packLanesFunc(8) },
       { name: "gatesFwd", fn: gatesFwdFunc(hidden) },
@@ -422,6 +464,7 @@ export function createRnnKernels(hidden: number): RnnKernels {
     gemmI: ex.gemmI,
     gemmP: ex.gemmP,
     pack: ex.pack,
+    packT4: ex.packT4,
     packLanes4: ex.packLanes4,
     packLanes8: ex.packLanes8,
     gatesFwd: ex.gatesFwd,

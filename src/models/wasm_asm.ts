@@ -230,6 +230,12 @@ export class FuncBuilder {
     const b = new Uint8Array(new Float32Array([x, x, x, x]).buffer);
     return this.simd(0x0c, ...b);
   }
+  /** i8x16.shuffle of two vectors, selecting f32 lanes (0-3 first operand, 4-7 second) */
+  shuffle32(lanes: [number, number, number, number]): this {
+    const bytes: number[] = [];
+    for (const l of lanes) for (let i = 0; i < 4; i++) bytes.push(l * 4 + i);
+    return this.simd(0x0d, ...bytes);
+  }
   /** f32x4.splat */
   splat(): this {
     return this.simd(0x13);
