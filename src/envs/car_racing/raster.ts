@@ -115,7 +115,12 @@ export class Raster {
       if (!(l < rt)) continue;
       const c0 = Math.max(0, Math.ceil(l - 0.5));
       const c1 = Math.min(w, Math.ceil(rt - 0.5));
-      if (c0 < c1) px.fill(color, r * w + c0, r * w + c1);
+      if (c1 - c0 > 48) {
+        px.fill(color, r * w + c0, r * w + c1);
+      } else {
+        // Short spans (most road tiles at 96x96): a plain loop beats the builtin call.
+        for (let i = r * w + c0, end = r * w + c1; i < end; i++) px[i] = color;
+      }
     }
   }
 
@@ -156,7 +161,9 @@ export class Raster {
   }
 }
 
-const ROW_TMP = new Int32Array(84 * 64 * 3);
+// Horizontal sums of the downsampler: red and green packed as (R << 16) | G, blue alone.
+const H_RG = new Int32Array(84 * 64);
+const H_B = new Int32Array(84 * 64);
 
 /** round(sum / 63) for every reachable weighted sum (at most 63 * 255). */
 const DIV63: Uint8Array = (() => {
@@ -192,46 +199,57 @@ const V_WEIGHTS: Int32Array = (() => {
  * @returns `out`.
  */
 export function downsample64(src: Uint32Array, out: Uint8Array): Uint8Array {
-  const tmp = ROW_TMP;
+  const hrg = H_RG;
+  const hb = H_B;
   const div63 = DIV63;
-  // Horizontal pass: 84 rows x 64 columns x 3 channels, weights in halves.
+  // Horizontal pass, weights in halves: output x (even) covers [1.5x, 1.5x + 1.5), i.e.
+  // input a fully and b half; output x + 1 covers b half and d fully. Red and green travel
+  // together in one int (each sum is at most 765, far below the 16-bit field).
   for (let r = 0; r < 84; r++) {
-    const base = r * 96;
-    for (let x = 0; x < 64; x += 2) {
-      const c = base + (x >> 1) * 3;
-      const a = src[c];
-      const b = src[c + 1];
-      const d = src[c + 2];
-      const o = (r * 64 + x) * 3;
-      // out x (even) covers [1.5x, 1.5x + 1.5): a fully, b half; out x+1: b half, d fully.
-      tmp[o] = 2 * (a >>> 16) + (b >>> 16);
-      tmp[o + 1] = 2 * ((a >>> 8) & 255) + ((b >>> 8) & 255);
-      tmp[o + 2] = 2 * (a & 255) + (b & 255);
-      tmp[o + 3] = (b >>> 16) + 2 * (d >>> 16);
-      tmp[o + 4] = ((b >>> 8) & 255) + 2 * ((d >>> 8) & 255);
-      tmp[o + 5] = (b & 255) + 2 * (d & 255);
+    let i = r * 96;
+    let o = r * 64;
+    for (let x = 0; x < 32; x++) {
+      const a = src[i];
+      const b = src[i + 1];
+      const d = src[i + 2];
+      const aRG = (a & 0xff0000) | ((a >>> 8) & 255);
+      const bRG = (b & 0xff0000) | ((b >>> 8) & 255);
+      const dRG = (d & 0xff0000) | ((d >>> 8) & 255);
+      hrg[o] = 2 * aRG + bRG;
+      hb[o] = 2 * (a & 255) + (b & 255);
+      hrg[o + 1] = bRG + 2 * dRG;
+      hb[o + 1] = (b & 255) + 2 * (d & 255);
+      i += 3;
+      o += 2;
     }
   }
   // Vertical pass, weights in sixteenths: output row y covers [21y/16, 21(y+1)/16), which
-  // touches at most three input rows.
-  const rowStride = 64 * 3;
+  // touches two or three input rows. Packed fields stay below 63 * 255 < 2^16.
   const vw = V_WEIGHTS;
   for (let y = 0; y < 64; y++) {
-    const a = vw[y * 4] * rowStride;
+    const a = vw[y * 4] * 64;
     const wa = vw[y * 4 + 1];
     const wb = vw[y * 4 + 2];
     const wc = vw[y * 4 + 3];
-    const b = a + rowStride;
-    const o = y * rowStride;
+    const b = a + 64;
+    let o = y * 192;
     if (wc === 0) {
       // Two input rows (also the last output row, whose third row would be out of range).
-      for (let k = 0; k < rowStride; k++) {
-        out[o + k] = div63[wa * tmp[a + k] + wb * tmp[b + k]];
+      for (let k = 0; k < 64; k++) {
+        const rg = wa * hrg[a + k] + wb * hrg[b + k];
+        out[o] = div63[rg >>> 16];
+        out[o + 1] = div63[rg & 0xffff];
+        out[o + 2] = div63[wa * hb[a + k] + wb * hb[b + k]];
+        o += 3;
       }
     } else {
-      const c = b + rowStride;
-      for (let k = 0; k < rowStride; k++) {
-        out[o + k] = div63[wa * tmp[a + k] + wb * tmp[b + k] + wc * tmp[c + k]];
+      const c = b + 64;
+      for (let k = 0; k < 64; k++) {
+        const rg = wa * hrg[a + k] + wb * hrg[b + k] + wc * hrg[c + k];
+        out[o] = div63[rg >>> 16];
+        out[o + 1] = div63[rg & 0xffff];
+        out[o + 2] = div63[wa * hb[a + k] + wb * hb[b + k] + wc * hb[c + k]];
+        o += 3;
       }
     }
   }
