@@ -8,6 +8,9 @@
 /** Built-in stage name -> module URL (a `file:` URL whose default export is a stage). */
 export const builtinStages: Record<string, string> = {
   "worldmodels/collect": new URL("./worldmodels/collect.ts", import.meta.url).href,
+  "worldmodels/train_vae": new URL("./worldmodels/train_vae.ts", import.meta.url).href,
+  "worldmodels/encode": new URL("./worldmodels/encode.ts", import.meta.url).href,
+  "worldmodels/train_rnn": new URL("./worldmodels/train_rnn.ts", import.meta.url).href,
   "worldmodels/train_controller": new URL("./worldmodels/train_controller.ts", import.meta.url)
     .href,
   "worldmodels/evaluate": new URL("./worldmodels/evaluate.ts", import.meta.url).href,
