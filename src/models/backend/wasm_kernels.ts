@@ -6,12 +6,16 @@
  * rewrite both in terms of what the backend does fast (XNNPACK convolution and matrix multiply)
  * plus cheap data movement:
  *
- * - filter gradient: im2col of the (padded) input by strided slices, then one matrix product
- *   `patches^T x dy`;
+ * - filter gradient: with the batch as channels and the input channels as batch, the filter
+ *   gradient is a stride-1 convolution of the transposed input with dy as a filter dilated by
+ *   the stride: one XNNPACK convolution;
  * - input gradient / transposed convolution: a sub-pixel decomposition. Each of the `s*s` output
  *   phases of a stride-`s` transposed convolution is a stride-1 convolution of `dy` with a
- *   sub-kernel; all phases run as one stride-1 convolution with `s*s*inC` output channels,
- *   followed by DepthToSpace. A 1x1 `dy` (the decoder's first layer) is a plain matrix product.
+ *   sub-kernel; all phases run as one XNNPACK convolution with `s*s*inC` output channels,
+ *   followed by DepthToSpace. A 1x1 `dy` (the decoder's first layer) is one matrix product.
+ *
+ * The transposes, padding and interleaving around those calls are plain loops in JS on the
+ * wasm heap (the stock Transpose/Pad/Slice kernels cost more than the convolutions here).
  *
  * Only NHWC and dilation 1 are handled, which is all tfjs asks of these kernels.
  *
@@ -55,41 +59,6 @@ function dispose(backend: WasmBackend, ...infos: TensorInfo[]): void {
 
 function reshape(backend: WasmBackend, x: TensorInfo, shape: number[]): TensorInfo {
   return run(backend, "Reshape", { x }, { shape });
-}
-
-/** Pads with zeros; returns `x` itself (with an extra reference) when nothing to pad. */
-function pad(backend: WasmBackend, x: TensorInfo, paddings: [number, number][]): TensorInfo {
-  if (paddings.every(([a, b]) => a === 0 && b === 0)) {
-    return reshape(backend, x, x.shape);
-  }
-  return run(backend, "PadV2", { x }, { paddings, constantValue: 0 });
-}
-
-/**
- * Places `x` (rows/cols indexed from the padded frame's origin) into the padded frame and crops
- * the unpadded window: rows [top, top + height), cols [left, left + width).
- */
-function fitWindow(
-  backend: WasmBackend,
-  x: TensorInfo,
-  top: number,
-  left: number,
-  height: number,
-  width: number,
-): TensorInfo {
-  const [n, h, w, c] = x.shape;
-  const padBottom = Math.max(0, top + height - h);
-  const padRight = Math.max(0, left + width - w);
-  const padded = pad(backend, x, [[0, 0], [0, padBottom], [0, padRight], [0, 0]]);
-  if (top === 0 && left === 0 && padded.shape[1] === height && padded.shape[2] === width) {
-    return padded;
-  }
-  const out = run(backend, "Slice", { x: padded }, {
-    begin: [0, top, left, 0],
-    size: [n, height, width, c],
-  });
-  dispose(backend, padded);
-  return out;
 }
 
 interface ConvGeometry {
