@@ -111,6 +111,24 @@ export interface MixtureParams {
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
+/**
+ * The engine's head column order: column (field * K + j) * Z + d holds field (0 logit, 1 mean,
+ * 2 log-std) of component j for latent dimension d, so that 4 consecutive dimensions form one
+ * SIMD vector. Returns perm with perm[engineColumn] = kerasColumn (Keras: d * 3K + field * K + j;
+ * the reward logit stays last).
+ */
+export function headPermutation(dims: MdnRnnDims): Int32Array {
+  const { zSize: Z, mixtures: K, rewardHead } = dims;
+  const perm = new Int32Array(Z * K * 3 + (rewardHead ? 1 : 0));
+  for (let field = 0; field < 3; field++) {
+    for (let j = 0; j < K; j++) {
+      for (let d = 0; d < Z; d++) perm[(field * K + j) * Z + d] = d * 3 * K + field * K + j;
+    }
+  }
+  if (rewardHead) perm[Z * K * 3] = Z * K * 3;
+  return perm;
+}
+
 /** Computes MDN-RNN losses and gradients with the SIMD kernels (one per thread/Worker). */
 export class MdnRnnEngine {
   readonly dims: MdnRnnDims;
@@ -119,12 +137,15 @@ export class MdnRnnEngine {
   private shapeKey = "";
   private buf: Record<string, number> = {};
   private f32 = new Float32Array(0);
+  /** Head column order inside the engine (new column -> Keras column), see headPermutation. */
+  private perm: Int32Array;
 
   /** Creates an engine; memory is sized on the first batch. */
   constructor(dims: MdnRnnDims) {
     this.dims = dims;
     this.outputs = dims.zSize * dims.mixtures * 3 + (dims.rewardHead ? 1 : 0);
-    this.k = createRnnKernels(dims.hidden);
+    this.k = createRnnKernels(dims.hidden, dims);
+    this.perm = headPermutation(dims);
   }
 
   private layout(batch: number, seq: number): void {
@@ -169,6 +190,10 @@ export class MdnRnnEngine {
       dgPall: G4 * R,
       dWr: H * G4,
       dWk: Iap * G4,
+      hbP: O8,
+      dhbP: O8,
+      zt: batch * seq * this.dims.zSize,
+      acc: 4,
     };
     let top = 64;
     const buf: Record<string, number> = {};
@@ -187,7 +212,7 @@ export class MdnRnnEngine {
 
   /** Forward + backward on one batch; returns the loss terms and the gradients. */
   compute(weights: MdnRnnWeights, batch: MdnRnnBatch): MdnRnnGradients {
-    const { inputSize: I, hidden: H, zSize: Z, mixtures: K, rewardHead } = this.dims;
+    const { inputSize: I, hidden: H, zSize: Z, rewardHead } = this.dims;
     const O = this.outputs;
     const { batch: B, seq: T } = batch;
     if (batch.input.length !== B * T * I) {
@@ -228,7 +253,16 @@ export class MdnRnnEngine {
     F.set(weights.kernel, f("wk"));
     F.set(weights.bias, f("wk") + I * G4);
     F.set(weights.recurrentKernel, f("wr"));
-    F.set(weights.headKernel, f("wh"));
+    const simdLoss = k.mdnLoss !== undefined;
+    const perm = this.perm;
+    if (simdLoss) {
+      const wh = f("wh"), hk = weights.headKernel;
+      for (let i = 0; i < H; i++) {
+        for (let j = 0; j < O; j++) F[wh + i * O + j] = hk[i * O + perm[j]];
+      }
+    } else {
+      F.set(weights.headKernel, f("wh"));
+    }
     k.pack(b.x, Ia * 4, 4, R, Ia, b.xP, MR);
     k.pack(b.x, 4, Ia * 4, Ia, R, b.xT, MR);
     k.packLanes8(b.wk, G4 * 4, Ia, G4 / NR, b.wkP);
@@ -303,66 +337,19 @@ export class MdnRnnEngine {
     PROF.mark("head_fwd");
     // Loss and dY (in place over Y).
     const y = F.subarray(f("y"), f("y") + R * O8);
-    const hb = weights.headBias;
-    const dhb = new Float32Array(O);
     const nllScale = 1 / (B * T * Z);
+    const { nllSum, dhb } = simdLoss
+      ? this.simdLoss(weights.headBias, batch, Bp, O8)
+      : this.jsLoss(weights.headBias, batch, y, Bp, O8);
     const bceScale = 1 / (B * T);
-    let nllSum = 0, bceSum = 0;
-    const pi = new Float64Array(K), a = new Float64Array(K), e = new Float64Array(K);
-    const s = new Float64Array(K);
+    let bceSum = 0;
+    const hb = weights.headBias;
     for (let t = 0; t < T; t++) {
       for (let bb = 0; bb < Bp; bb++) {
         const row = (t * Bp + bb) * O8;
         if (bb >= B) {
           y.fill(0, row, row + O8);
           continue;
-        }
-        const zRow = (bb * T + t) * Z;
-        for (let d = 0; d < Z; d++) {
-          const base = row + d * 3 * K;
-          let m = -Infinity;
-          for (let j = 0; j < K; j++) {
-            const l = y[base + j] + hb[d * 3 * K + j];
-            pi[j] = l;
-            if (l > m) m = l;
-          }
-          let se = 0;
-          for (let j = 0; j < K; j++) {
-            pi[j] = Math.exp(pi[j] - m);
-            se += pi[j];
-          }
-          const lse = m + Math.log(se);
-          const zt = batch.targetZ[zRow + d];
-          let am = -Infinity;
-          for (let j = 0; j < K; j++) {
-            const mu = y[base + K + j] + hb[d * 3 * K + K + j];
-            const ls = y[base + 2 * K + j] + hb[d * 3 * K + 2 * K + j];
-            const inv = Math.exp(-ls);
-            const ee = (zt - mu) * inv;
-            e[j] = ee;
-            s[j] = inv;
-            const l = y[base + j] + hb[d * 3 * K + j];
-            a[j] = l - lse - 0.5 * ee * ee - ls - LOG_SQRT_2PI;
-            if (a[j] > am) am = a[j];
-          }
-          let sa = 0;
-          for (let j = 0; j < K; j++) {
-            a[j] = Math.exp(a[j] - am);
-            sa += a[j];
-          }
-          nllSum -= am + Math.log(sa);
-          for (let j = 0; j < K; j++) {
-            const w = a[j] / sa;
-            const g0 = (pi[j] / se - w) * nllScale;
-            const g1 = -w * e[j] * s[j] * nllScale;
-            const g2 = w * (1 - e[j] * e[j]) * nllScale;
-            y[base + j] = g0;
-            y[base + K + j] = g1;
-            y[base + 2 * K + j] = g2;
-            dhb[d * 3 * K + j] += g0;
-            dhb[d * 3 * K + K + j] += g1;
-            dhb[d * 3 * K + 2 * K + j] += g2;
-          }
         }
         if (rewardHead) {
           const l = y[row + O - 1] + hb[O - 1];
@@ -372,7 +359,6 @@ export class MdnRnnEngine {
           y[row + O - 1] = g;
           dhb[O - 1] += g;
         }
-        for (let j = O; j < O8; j++) y[row + j] = 0;
       }
     }
 
@@ -477,7 +463,11 @@ export class MdnRnnEngine {
     const dWhFull = F.subarray(f("dWh"), f("dWh") + H * O8);
     const headKernel = new Float32Array(H * O);
     for (let i = 0; i < H; i++) {
-      headKernel.set(dWhFull.subarray(i * O8, i * O8 + O), i * O);
+      if (simdLoss) {
+        for (let j = 0; j < O; j++) headKernel[i * O + perm[j]] = dWhFull[i * O8 + j];
+      } else {
+        headKernel.set(dWhFull.subarray(i * O8, i * O8 + O), i * O);
+      }
     }
     const nll = nllSum * nllScale;
     const bce = bceSum * bceScale;
@@ -493,6 +483,113 @@ export class MdnRnnEngine {
         headBias: dhb,
       },
     };
+  }
+
+  /** Mixture NLL on the SIMD kernel (head columns in the engine's order); returns dhb (Keras order). */
+  private simdLoss(
+    headBias: Float32Array,
+    batch: MdnRnnBatch,
+    Bp: number,
+    O8: number,
+  ): { nllSum: number; dhb: Float32Array } {
+    const { zSize: Z } = this.dims;
+    const { batch: B, seq: T } = batch;
+    const O = this.outputs, perm = this.perm, k = this.k, b = this.buf, F = this.f32;
+    const f = (name: string) => b[name] >> 2;
+    for (let j = 0; j < O; j++) F[f("hbP") + j] = headBias[perm[j]];
+    F.fill(0, f("dhbP"), f("dhbP") + O8);
+    F.set(batch.targetZ, f("zt"));
+    const scale = 1 / (B * T * Z);
+    let acc = 0;
+    for (let t = 0; t < T; t++) {
+      F.fill(0, f("acc"), f("acc") + 4);
+      k.mdnLoss!(
+        b.y + t * Bp * O8 * 4,
+        O8 * 4,
+        b.hbP,
+        b.zt + t * Z * 4,
+        T * Z * 4,
+        B,
+        b.dhbP,
+        b.acc,
+        scale,
+      );
+      acc += F[f("acc")] + F[f("acc") + 1] + F[f("acc") + 2] + F[f("acc") + 3];
+    }
+    const dhb = new Float32Array(O);
+    for (let j = 0; j < O; j++) dhb[perm[j]] = F[f("dhbP") + j];
+    return { nllSum: B * T * Z * LOG_SQRT_2PI - acc, dhb };
+  }
+
+  /** Mixture NLL in plain JavaScript (any zSize); head columns in the Keras order. */
+  private jsLoss(
+    hb: Float32Array,
+    batch: MdnRnnBatch,
+    y: Float32Array,
+    Bp: number,
+    O8: number,
+  ): { nllSum: number; dhb: Float32Array } {
+    const { zSize: Z, mixtures: K } = this.dims;
+    const { batch: B, seq: T } = batch;
+    const O = this.outputs;
+    const dhb = new Float32Array(O);
+    const nllScale = 1 / (B * T * Z);
+    let nllSum = 0;
+    const pi = new Float64Array(K), a = new Float64Array(K), e = new Float64Array(K);
+    const s = new Float64Array(K);
+    for (let t = 0; t < T; t++) {
+      for (let bb = 0; bb < B; bb++) {
+        const row = (t * Bp + bb) * O8;
+        const zRow = (bb * T + t) * Z;
+        for (let d = 0; d < Z; d++) {
+          const base = row + d * 3 * K;
+          let m = -Infinity;
+          for (let j = 0; j < K; j++) {
+            const l = y[base + j] + hb[d * 3 * K + j];
+            pi[j] = l;
+            if (l > m) m = l;
+          }
+          let se = 0;
+          for (let j = 0; j < K; j++) {
+            pi[j] = Math.exp(pi[j] - m);
+            se += pi[j];
+          }
+          const lse = m + Math.log(se);
+          const zt = batch.targetZ[zRow + d];
+          let am = -Infinity;
+          for (let j = 0; j < K; j++) {
+            const mu = y[base + K + j] + hb[d * 3 * K + K + j];
+            const ls = y[base + 2 * K + j] + hb[d * 3 * K + 2 * K + j];
+            const inv = Math.exp(-ls);
+            const ee = (zt - mu) * inv;
+            e[j] = ee;
+            s[j] = inv;
+            const l = y[base + j] + hb[d * 3 * K + j];
+            a[j] = l - lse - 0.5 * ee * ee - ls - LOG_SQRT_2PI;
+            if (a[j] > am) am = a[j];
+          }
+          let sa = 0;
+          for (let j = 0; j < K; j++) {
+            a[j] = Math.exp(a[j] - am);
+            sa += a[j];
+          }
+          nllSum -= am + Math.log(sa);
+          for (let j = 0; j < K; j++) {
+            const w = a[j] / sa;
+            const g0 = (pi[j] / se - w) * nllScale;
+            const g1 = -w * e[j] * s[j] * nllScale;
+            const g2 = w * (1 - e[j] * e[j]) * nllScale;
+            y[base + j] = g0;
+            y[base + K + j] = g1;
+            y[base + 2 * K + j] = g2;
+            dhb[d * 3 * K + j] += g0;
+            dhb[d * 3 * K + K + j] += g1;
+            dhb[d * 3 * K + 2 * K + j] += g2;
+          }
+        }
+      }
+    }
+    return { nllSum, dhb };
   }
 }
 

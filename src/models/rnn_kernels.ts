@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { assembleModule, FuncBuilder, I32, V128 } from "./wasm_asm.ts";
+import { assembleModule, F32, FuncBuilder, I32, V128 } from "./wasm_asm.ts";
 
 /** Rows of the register block; batch sizes that are multiples of it need no padding. */
 export const MR = 4;
@@ -218,8 +218,20 @@ const EXP_CONSTANTS: Record<string, number> = {
   p3: 4.1665795894e-2,
   p4: 1.6666665459e-1,
   p5: 5.0000001201e-1,
+  zero: 0,
   one: 1,
   two: 2,
+  half: 0.5,
+  sqrthf: Math.SQRT1_2,
+  l0: 7.0376836292e-2,
+  l1: -1.1514610310e-1,
+  l2: 1.1676998740e-1,
+  l3: -1.2420140846e-1,
+  l4: 1.4249322787e-1,
+  l5: -1.6668057665e-1,
+  l6: 2.0000714765e-1,
+  l7: -2.4999993993e-1,
+  l8: 3.3333331174e-1,
 };
 
 /** Declares and initialises the constant locals used by {@linkcode emitExp}. */
@@ -231,6 +243,12 @@ function expConsts(f: FuncBuilder): ExpConsts {
   }
   c.bias127 = f.local(V128);
   f.i32(127).visplat().set(c.bias127);
+  c.i126 = f.local(V128);
+  f.i32(126).visplat().set(c.i126);
+  c.mantMask = f.local(V128);
+  f.i32(0x807fffff).visplat().set(c.mantMask);
+  c.halfBits = f.local(V128);
+  f.i32(0x3f000000).visplat().set(c.halfBits);
   return c;
 }
 
@@ -249,6 +267,123 @@ function emitExp(f: FuncBuilder, c: ExpConsts, x: number, n: number): void {
   f.get(x).vmul().get(x).vmul().get(x).vadd().get(c.one).vadd();
   f.get(n).get(c.magic).vadd().get(c.bias127).viadd().i32(23).vishl();
   f.vmul();
+}
+
+/** Pushes log(v) (v > 0, normal) for the f32x4 on top of the stack; Cephes logf. */
+function emitLog(f: FuncBuilder, c: ExpConsts, x: number, e: number, m: number): void {
+  f.set(x);
+  // x = m * 2^e with m in [0.5, 1)
+  f.get(x).i32(23).vishrU().get(c.i126).visub().set(e);
+  f.get(x).get(c.mantMask).vand().get(c.halfBits).vor().set(m);
+  // if m < sqrt(1/2): e -= 1, m = 2m - 1, else m = m - 1 (mask lanes are -1 as integers)
+  f.get(m).get(c.sqrthf).vlt().set(x);
+  f.get(e).get(x).viadd().vconvertS().set(e);
+  f.get(m).get(m).get(x).vand().vadd().get(c.one).vsub().set(m);
+  // y = m^3 P(m) - 2.12e-4 e - m^2 / 2; log = m + y + 0.693359375 e
+  f.get(c.l0).get(m).vmul().get(c.l1).vadd();
+  for (const k of ["l2", "l3", "l4", "l5", "l6", "l7", "l8"]) f.get(m).vmul().get(c[k]).vadd();
+  f.get(m).vmul().get(m).vmul().get(m).vmul();
+  f.get(e).get(c.c2).vmul().vadd();
+  f.get(m).get(m).vmul().get(c.half).vmul().vsub();
+  f.get(m).vadd().get(e).get(c.c1).vmul().vadd();
+}
+
+/**
+ * mdn_loss(y, ldy, hb, zt, ldz, rows, dhb, acc, scale): mixture NLL and its gradient for `rows`
+ * rows of head outputs in the kernel's column order (field*K + j)*Z + d (field: logit, mean,
+ * log-std), 4 latent dimensions per vector. Adds the bias hb, replaces y by dLoss/dy (times
+ * `scale`), adds the gradient to dhb, and adds M + log(S / se) per lane to acc (the NLL of a
+ * dimension is log(sqrt(2 pi)) minus that).
+ */
+function mdnLossFunc(zSize: number, mixtures: number): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, F32]);
+  const [y, ldy, hb, zt, ldz, rows, dhb, accOut, scale] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const K = mixtures, Z4 = zSize * 4;
+  const c = expConsts(f);
+  const x = f.local(V128), n = f.local(V128), t = f.local(V128);
+  const vs = f.local(V128), acc = f.local(V128), vz = f.local(V128);
+  const l = Array.from({ length: K }, () => f.local(V128));
+  const p = Array.from({ length: K }, () => f.local(V128));
+  const inv = Array.from({ length: K }, () => f.local(V128));
+  const e = Array.from({ length: K }, () => f.local(V128));
+  const a = Array.from({ length: K }, () => f.local(V128));
+  const m = f.local(V128), se = f.local(V128), mx = f.local(V128), sa = f.local(V128);
+  const row = f.local(I32), d = f.local(I32), yp = f.local(I32), hp = f.local(I32);
+  const gp = f.local(I32);
+  const off = (field: number, j: number) => (field * K + j) * Z4;
+  f.get(scale).splat().set(vs);
+  f.get(accOut).vload(0).set(acc);
+  f.i32(0).set(row);
+  f.block().loop();
+  {
+    f.i32(0).set(d);
+    f.block().loop();
+    {
+      f.get(y).get(row).get(ldy).mul().add().get(d).add().set(yp);
+      f.get(hb).get(d).add().set(hp);
+      f.get(dhb).get(d).add().set(gp);
+      f.get(zt).get(row).get(ldz).mul().add().get(d).add().vload(0).set(vz);
+      // logits and their max
+      for (let j = 0; j < K; j++) {
+        f.get(yp).vload(off(0, j)).get(hp).vload(off(0, j)).vadd().set(l[j]);
+        if (j === 0) f.get(l[0]).set(m);
+        else f.get(m).get(l[j]).vmax().set(m);
+      }
+      f.get(c.zero).set(se);
+      for (let j = 0; j < K; j++) {
+        f.get(l[j]).get(m).vsub();
+        emitExp(f, c, x, n);
+        f.tee(p[j]).get(se).vadd().set(se);
+      }
+      for (let j = 0; j < K; j++) {
+        // t = log-std, inv = exp(-t), e = (z - mu) * inv, a = (l - m) - e^2 / 2 - t
+        f.get(yp).vload(off(2, j)).get(hp).vload(off(2, j)).vadd().set(t);
+        f.get(t).vneg();
+        emitExp(f, c, x, n);
+        f.set(inv[j]);
+        f.get(vz).get(yp).vload(off(1, j)).get(hp).vload(off(1, j)).vadd().vsub().get(inv[j]).vmul()
+          .set(e[j]);
+        f.get(l[j]).get(m).vsub().get(e[j]).get(e[j]).vmul().get(c.half).vmul().vsub().get(t).vsub()
+          .set(a[j]);
+        if (j === 0) f.get(a[0]).set(mx);
+        else f.get(mx).get(a[j]).vmax().set(mx);
+      }
+      f.get(c.zero).set(sa);
+      for (let j = 0; j < K; j++) {
+        f.get(a[j]).get(mx).vsub();
+        emitExp(f, c, x, n);
+        f.tee(a[j]).get(sa).vadd().set(sa);
+      }
+      f.get(sa).get(se).vdiv();
+      emitLog(f, c, x, n, t);
+      f.get(mx).vadd().get(acc).vadd().set(acc);
+      // gradients: w = a/sa, pi = p/se
+      f.get(c.one).get(sa).vdiv().set(sa);
+      f.get(c.one).get(se).vdiv().get(vs).vmul().set(se); // se := scale / se
+      f.get(sa).get(vs).vmul().set(sa); // sa := scale / sa
+      for (let j = 0; j < K; j++) {
+        f.get(a[j]).get(sa).vmul().set(a[j]); // scale * w
+        // dlogit = scale * (pi - w)
+        f.get(p[j]).get(se).vmul().get(a[j]).vsub().set(t);
+        f.get(yp).get(t).vstore(off(0, j));
+        f.get(gp).get(gp).vload(off(0, j)).get(t).vadd().vstore(off(0, j));
+        // dmu = -scale * w * e * inv
+        f.get(c.zero).get(a[j]).get(e[j]).vmul().get(inv[j]).vmul().vsub().set(t);
+        f.get(yp).get(t).vstore(off(1, j));
+        f.get(gp).get(gp).vload(off(1, j)).get(t).vadd().vstore(off(1, j));
+        // dlogstd = scale * w * (1 - e^2)
+        f.get(a[j]).get(c.one).get(e[j]).get(e[j]).vmul().vsub().vmul().set(t);
+        f.get(yp).get(t).vstore(off(2, j));
+        f.get(gp).get(gp).vload(off(2, j)).get(t).vadd().vstore(off(2, j));
+      }
+      f.get(d).i32(16).add().tee(d).i32(Z4).ltS().brIf(0);
+    }
+    f.end().end();
+    f.get(row).i32(1).add().tee(row).get(rows).ltS().brIf(0);
+  }
+  f.end().end();
+  f.get(accOut).get(acc).vstore(0);
+  return f;
 }
 
 /** Pushes sigmoid of the f32x4 on top of the stack. */
@@ -400,6 +535,8 @@ export interface RnnKernels {
   gatesFwd: (...args: number[]) => void;
   /** Fused LSTM cell backward. */
   gatesBwd: (...args: number[]) => void;
+  /** Mixture NLL and gradient (present when zSize is a multiple of 4). */
+  mdnLoss?: (...args: number[]) => void;
 }
 
 /** Rows of K processed per call by {@linkcode gemmLongK}: keeps a B panel chunk in L1. */
@@ -431,19 +568,27 @@ export function gemmLongK(k: RnnKernels, ...args: number[]): void {
   }
 }
 
-const moduleCache = new Map<number, WebAssembly.Module>();
+const moduleCache = new Map<string, WebAssembly.Module>();
 
-/** Compiles (once per hidden size) and instantiates the kernels on a fresh memory. */
-export function createRnnKernels(hidden: number): RnnKernels {
+/**
+ * Compiles (once per network shape) and instantiates the kernels on a fresh memory. The
+ * mixture-loss kernel is built when `mixture` is given and its zSize is a multiple of 4.
+ */
+export function createRnnKernels(
+  hidden: number,
+  mixture?: { zSize: number; mixtures: number },
+): RnnKernels {
   // Panels of NR columns tile the hidden units exactly (no partial panels to handle).
   if (hidden % NR !== 0) {
     throw new RangeError(
       `Cannot build LSTM kernels: hidden size ${hidden} is not a multiple of ${NR}`,
     );
   }
-  let mod = moduleCache.get(hidden);
+  const withLoss = mixture !== undefined && mixture.zSize % 4 === 0;
+  const key = `${hidden}:${withLoss ? `${mixture.zSize}x${mixture.mixtures}` : ""}`;
+  let mod = moduleCache.get(key);
   if (!mod) {
-    const bytes = assembleModule([
+    const funcs = [
       { name: "gemmI", fn: gemmFunc(false) },
       { name: "gemmP", fn: gemmFunc(true) },
       { name: "pack", fn: packFunc() },
@@ -452,9 +597,12 @@ export function createRnnKernels(hidden: number): RnnKernels {
       { name: "packLanes8", fn: packLanesFunc(8) },
       { name: "gatesFwd", fn: gatesFwdFunc(hidden) },
       { name: "gatesBwd", fn: gatesBwdFunc(hidden) },
-    ]);
-    mod = new WebAssembly.Module(bytes);
-    moduleCache.set(hidden, mod);
+    ];
+    if (withLoss) {
+      funcs.push({ name: "mdnLoss", fn: mdnLossFunc(mixture.zSize, mixture.mixtures) });
+    }
+    mod = new WebAssembly.Module(assembleModule(funcs));
+    moduleCache.set(key, mod);
   }
   const memory = new WebAssembly.Memory({ initial: 16 });
   const inst = new WebAssembly.Instance(mod, { env: { memory } });
@@ -469,5 +617,6 @@ export function createRnnKernels(hidden: number): RnnKernels {
     packLanes8: ex.packLanes8,
     gatesFwd: ex.gatesFwd,
     gatesBwd: ex.gatesBwd,
+    mdnLoss: ex.mdnLoss,
   };
 }

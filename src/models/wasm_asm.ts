@@ -236,6 +236,30 @@ export class FuncBuilder {
     for (const l of lanes) for (let i = 0; i < 4; i++) bytes.push(l * 4 + i);
     return this.simd(0x0d, ...bytes);
   }
+  /** v128.and */
+  vand(): this {
+    return this.simd(0x4e);
+  }
+  /** v128.or */
+  vor(): this {
+    return this.simd(0x50);
+  }
+  /** f32x4.lt (all-ones lanes where true) */
+  vlt(): this {
+    return this.simd(0x43);
+  }
+  /** f32x4.convert_i32x4_s */
+  vconvertS(): this {
+    return this.simd(0xfa);
+  }
+  /** i32x4.shr_u (shift amount i32 on the stack) */
+  vishrU(): this {
+    return this.simd(0xad);
+  }
+  /** i32x4.sub */
+  visub(): this {
+    return this.simd(0xb1);
+  }
   /** f32x4.splat */
   splat(): this {
     return this.simd(0x13);

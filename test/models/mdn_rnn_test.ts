@@ -12,8 +12,9 @@ import {
 } from "../../src/models/mdn_rnn.ts";
 import { createRng } from "../../src/runner/rng.ts";
 
+// zSize 4: the SIMD mixture-loss kernel handles 4 latent dimensions per vector.
 const SMALL: Partial<MdnRnnConfig> = {
-  zSize: 3,
+  zSize: 4,
   actionSize: 2,
   hidden: 8,
   mixtures: 2,
@@ -56,35 +57,41 @@ Deno.test("MdnRnn SIMD gradients equal tfjs autodiff on the wasm backend", async
   }
 });
 
-Deno.test("MdnRnn NLL and BCE match a hand computation", () => {
-  const rnn = new MdnRnn({ zSize: 1, actionSize: 1, hidden: 8, mixtures: 2, rewardHead: true });
-  // A zero head kernel makes the head output its bias: a fixed, known mixture.
-  const w = rnn.weights;
-  const headBias = Float32Array.from([0.3, -0.2, 0.5, -1.0, Math.log(0.8), Math.log(1.5), 0.4]);
-  rnn.setWeights({ ...w, headKernel: new Float32Array(w.headKernel.length), headBias });
-  const zs = [0.1, 0.7, -0.4], rs = [0, 1, 1];
-  const seqs = {
-    z: Float32Array.from(zs),
-    action: Float32Array.from([0.5, -0.5, 0.2]),
-    reward: Float32Array.from(rs),
-    batch: 1,
-    length: 3,
-  };
-  const pi = [Math.exp(0.3), Math.exp(-0.2)];
-  const piSum = pi[0] + pi[1];
-  const normal = (x: number, mu: number, s: number) =>
-    Math.exp(-0.5 * ((x - mu) / s) ** 2) / (s * Math.sqrt(2 * Math.PI));
-  let nll = 0, bce = 0;
-  for (const t of [1, 2]) {
-    const p = (pi[0] / piSum) * normal(zs[t], 0.5, 0.8) + (pi[1] / piSum) * normal(zs[t], -1, 1.5);
-    nll -= Math.log(p) / 2;
-    const q = 1 / (1 + Math.exp(-0.4));
-    bce -= (rs[t] * Math.log(q) + (1 - rs[t]) * Math.log(1 - q)) / 2;
+Deno.test("MdnRnn NLL and BCE match a hand computation (JS and SIMD loss paths)", () => {
+  // zSize 1 runs the plain-JS loss, zSize 4 the SIMD kernel; every dimension gets the same
+  // mixture and target, so the mean NLL is the same.
+  for (const zSize of [1, 4]) {
+    const rnn = new MdnRnn({ zSize, actionSize: 1, hidden: 8, mixtures: 2, rewardHead: true });
+    // A zero head kernel makes the head output its bias: a fixed, known mixture per dimension.
+    const w = rnn.weights;
+    const perDim = [0.3, -0.2, 0.5, -1.0, Math.log(0.8), Math.log(1.5)];
+    const headBias = Float32Array.from([...Array(zSize).fill(perDim).flat(), 0.4]);
+    rnn.setWeights({ ...w, headKernel: new Float32Array(w.headKernel.length), headBias });
+    const zs = [0.1, 0.7, -0.4], rs = [0, 1, 1];
+    const seqs = {
+      z: Float32Array.from(zs.flatMap((v) => Array(zSize).fill(v))),
+      action: Float32Array.from([0.5, -0.5, 0.2]),
+      reward: Float32Array.from(rs),
+      batch: 1,
+      length: 3,
+    };
+    const pi = [Math.exp(0.3), Math.exp(-0.2)];
+    const piSum = pi[0] + pi[1];
+    const normal = (x: number, mu: number, s: number) =>
+      Math.exp(-0.5 * ((x - mu) / s) ** 2) / (s * Math.sqrt(2 * Math.PI));
+    let nll = 0, bce = 0;
+    for (const t of [1, 2]) {
+      const p = (pi[0] / piSum) * normal(zs[t], 0.5, 0.8) +
+        (pi[1] / piSum) * normal(zs[t], -1, 1.5);
+      nll -= Math.log(p) / 2;
+      const q = 1 / (1 + Math.exp(-0.4));
+      bce -= (rs[t] * Math.log(q) + (1 - rs[t]) * Math.log(1 - q)) / 2;
+    }
+    const got = rnn.computeGradients(seqs);
+    assert.ok(Math.abs(got.nll - nll) < 1e-5, `zSize ${zSize}: nll ${got.nll} vs hand ${nll}`);
+    assert.ok(Math.abs(got.bce - bce) < 1e-5, `zSize ${zSize}: bce ${got.bce} vs hand ${bce}`);
+    assert.ok(Math.abs(got.loss - nll - bce) < 1e-5);
   }
-  const got = rnn.computeGradients(seqs);
-  assert.ok(Math.abs(got.nll - nll) < 1e-5, `nll ${got.nll} vs hand ${nll}`);
-  assert.ok(Math.abs(got.bce - bce) < 1e-5, `bce ${got.bce} vs hand ${bce}`);
-  assert.ok(Math.abs(got.loss - nll - bce) < 1e-5);
 });
 
 Deno.test("MdnRnn.trainStep() lowers the loss on a small predictable sequence task", () => {
@@ -201,7 +208,7 @@ Deno.test("MdnRnn save/load round-trips through the TensorFlow.js layers format"
     const rnn = new MdnRnn(SMALL, { seed: 8 });
     rnn.trainStep(randomSequences(SMALL, 2, 5, 9));
     await rnn.save(dir);
-    const back = await MdnRnn.load(dir, { zSize: 3, rewardHead: true });
+    const back = await MdnRnn.load(dir, { zSize: 4, rewardHead: true });
     assert.deepEqual(back.config, rnn.config);
     for (const k of ["kernel", "recurrentKernel", "bias", "headKernel", "headBias"] as const) {
       assert.deepEqual(back.weights[k], rnn.weights[k]);
@@ -211,9 +218,9 @@ Deno.test("MdnRnn save/load round-trips through the TensorFlow.js layers format"
     const seqs = randomSequences(SMALL, 1, 4, 10);
     const x = new Float32Array(4 * rnn.inputSize);
     for (let t = 0; t < 4; t++) {
-      x.set(seqs.z.subarray(t * 3, t * 3 + 3), t * rnn.inputSize);
-      x.set(seqs.action.subarray(t * 2, t * 2 + 2), t * rnn.inputSize + 3);
-      x[t * rnn.inputSize + 5] = seqs.reward[t];
+      x.set(seqs.z.subarray(t * 4, t * 4 + 4), t * rnn.inputSize);
+      x.set(seqs.action.subarray(t * 2, t * 2 + 2), t * rnn.inputSize + 4);
+      x[t * rnn.inputSize + 6] = seqs.reward[t];
     }
     const y = tf.tidy(() =>
       (model.predict(tf.tensor3d(x, [1, 4, rnn.inputSize])) as tf.Tensor).dataSync()
@@ -221,7 +228,7 @@ Deno.test("MdnRnn save/load round-trips through the TensorFlow.js layers format"
     let state = back.initialState(1);
     for (let t = 0; t < 4; t++) {
       const out = back.stepState(state, {
-        z: seqs.z.slice(t * 3, t * 3 + 3),
+        z: seqs.z.slice(t * 4, t * 4 + 4),
         action: seqs.action.slice(t * 2, t * 2 + 2),
         reward: seqs.reward.slice(t, t + 1),
       });
@@ -247,11 +254,11 @@ Deno.test("MdnRnn.load() rejects a file of the wrong shape with a clear error", 
     // A weight whose stored shape disagrees with the configuration.
     const path = `${dir}/model.json`;
     const json = JSON.parse(await Deno.readTextFile(path));
-    json.userDefinedMetadata.mdnRnn.zSize = 4;
+    json.userDefinedMetadata.mdnRnn.zSize = 5;
     await Deno.writeTextFile(path, JSON.stringify(json));
     await assert.rejects(
       () => MdnRnn.load(dir),
-      (e: Error) => e instanceof RangeError && /lstm\/kernel has shape \[6,32\]/.test(e.message),
+      (e: Error) => e instanceof RangeError && /lstm\/kernel has shape \[7,32\]/.test(e.message),
     );
     await assert.rejects(() => MdnRnn.load(`${dir}/missing`), /Cannot load model/);
   } finally {
