@@ -70,6 +70,8 @@ Deno.test("resume refuses a run that is still running and an unknown run", async
       p.runs,
       "--set",
       "stages.fit.with.delay_ms=200",
+      "--set",
+      "stages.fit.with.steps=100",
     ],
     stdout: "null",
     stderr: "null",
