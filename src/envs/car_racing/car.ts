@@ -45,7 +45,22 @@ export interface Wheel {
   tiles: number;
   /** Joint angle after the last physics step. */
   jointAngle: number;
+  /** Where a skid began (x, y), until it becomes a particle. */
+  skidStart: [number, number] | null;
+  /** The skid mark this wheel is extending. */
+  skidParticle: SkidMark | null;
 }
+
+/** A skid mark: a polyline drawn in videos (never in observations). */
+export interface SkidMark {
+  /** Made on grass (mud colour) or on road (black). */
+  readonly grass: boolean;
+  /** Points x0, y0, x1, y1, ... */
+  readonly points: number[];
+}
+
+/** gym keeps at most this many skid marks, and this many points per mark. */
+const MAX_SKID = 30;
 
 /** The wheel's collision category: wheels collide with tiles only. */
 const WHEEL_CATEGORY = 0x0020;
@@ -70,6 +85,8 @@ export class Car {
   readonly wheelFixtures: number[] = [];
   /** Fixture pointers of the hull. */
   readonly hullFixtures: number[] = [];
+  /** Skid marks, oldest first (at most 30). */
+  readonly particles: SkidMark[] = [];
   #b: Box2D;
   #force: B2Vec2;
   #forceIdx: number;
@@ -174,6 +191,8 @@ export class Car {
         omega: 0,
         tiles: 0,
         jointAngle: 0,
+        skidStart: null,
+        skidParticle: null,
       });
     }
     b.destroy(anchorA);
@@ -222,7 +241,8 @@ export class Car {
       w.joint.SetMotorSpeed(Math.sign(err) * Math.min(50.0 * Math.abs(err), 3.0));
 
       // gym: max(FRICTION_LIMIT * road_friction) over touched tiles (all 1.0), grass 0.6.
-      const frictionLimit = w.tiles > 0 ? FRICTION_LIMIT : FRICTION_LIMIT * 0.6;
+      const grass = w.tiles === 0;
+      const frictionLimit = grass ? FRICTION_LIMIT * 0.6 : FRICTION_LIMIT;
 
       const s = heap[w.xf + 2];
       const c = heap[w.xf + 3];
@@ -251,8 +271,26 @@ export class Car {
       let fForce = (-vf + vr) * FORCE_GAIN;
       let pForce = -vs * FORCE_GAIN;
       const force = Math.sqrt(fForce * fForce + pForce * pForce);
-      // Differs from gym: skid marks (gym's particles) are not simulated: they are never part of the
-      // observation and do not affect the physics.
+      // Skid marks: only drawn in videos, never in observations or physics.
+      if (Math.abs(force) > 2.0 * frictionLimit) {
+        const x = heap[w.xf];
+        const y = heap[w.xf + 1];
+        const p = w.skidParticle;
+        if (p && p.grass === grass && p.points.length / 2 < MAX_SKID) {
+          p.points.push(x, y);
+        } else if (w.skidStart === null) {
+          w.skidStart = [x, y];
+        } else {
+          const mark = { grass, points: [w.skidStart[0], w.skidStart[1], x, y] };
+          this.particles.push(mark);
+          while (this.particles.length > MAX_SKID) this.particles.shift();
+          w.skidParticle = mark;
+          w.skidStart = null;
+        }
+      } else {
+        w.skidStart = null;
+        w.skidParticle = null;
+      }
       if (Math.abs(force) > frictionLimit) {
         fForce = (fForce / force) * frictionLimit;
         pForce = (pForce / force) * frictionLimit;

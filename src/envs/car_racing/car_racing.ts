@@ -11,8 +11,8 @@
  * - Actions are clipped to their ranges (gym clips only gas) and malformed actions throw;
  *   stepping after the episode ended throws; the 1,000-step limit (gym's TimeLimit wrapper)
  *   is built in as `truncated`, which is false when the same step terminates.
- * - Skid marks are not simulated (gym draws them only in human/rgb_array renders), and the
- *   score text of the indicator bar is not drawn.
+ * - Skid marks in `render()` are drawn as one 5-pixel quad per segment (GL wide lines,
+ *   approximately), and the score text of the indicator bar is not drawn.
  * - `pixels64` is a clean area average of the 96x96 frame's top 84 rows, without World
  *   Models' per-frame min-max stretch and uint8 wrap-around (spec §9).
  *
@@ -212,6 +212,7 @@ export class CarRacing {
       hull: new Float64Array(8),
       wheels: new Float64Array(24),
       steerAngle: 0,
+      particles: [],
     };
   }
 
@@ -264,6 +265,7 @@ export class CarRacing {
     const car = new Car(b, world, { angle: start.beta, x: start.x, y: start.y }, this.#wrappers);
     this.#car = car;
     car.wheelFixtures.forEach((ptr, i) => this.#wheelByFixture.set(ptr, i));
+    this.#scene.particles = car.particles;
 
     this.#visited = new Uint8Array(n);
     this.#visitedCount = 0;
@@ -360,7 +362,7 @@ export class CarRacing {
 
   /**
    * Renders the current scene at any size with the same camera and squeeze as the state
-   * image (gym's `rgb_array` is 600x400).
+   * image, plus skid marks, like gym's `rgb_array` mode (600x400 there).
    *
    * @param options Frame size in pixels.
    * @returns width*height*3 RGB bytes, row 0 at the top.
@@ -380,7 +382,7 @@ export class CarRacing {
       raster = new Raster(width, height);
       this.#videoRaster = raster;
     }
-    this.#drawer.draw(raster, this.#scene);
+    this.#drawer.draw(raster, this.#scene, { particles: true });
     return raster.toRgb();
   }
 

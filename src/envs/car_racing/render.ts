@@ -31,6 +31,7 @@ export const COLORS = {
   hull: glColor(0.8, 0, 0),
   wheel: glColor(0, 0, 0),
   wheelStripe: glColor(0.3, 0.3, 0.3),
+  mud: glColor(0.4, 0.4, 0),
   speed: glColor(1, 1, 1),
   absFront: glColor(0, 0, 1),
   absRear: glColor(0.2, 0, 1),
@@ -66,7 +67,12 @@ export interface SceneView {
   wheels: Float64Array;
   /** Front-left joint angle (steering indicator). */
   steerAngle: number;
+  /** Skid marks; drawn only when {@link SceneDrawer.draw} is asked to (videos). */
+  particles: readonly { readonly grass: boolean; readonly points: readonly number[] }[];
 }
+
+/** gym draws skid marks with `glLineWidth(5)`: 5 output pixels wide at any size. */
+const SKID_HALF_WIDTH = 2.5;
 
 /**
  * Bounding circles (centre and radius) of quads, for culling.
@@ -119,8 +125,9 @@ export class SceneDrawer {
    *
    * @param raster Destination; its size sets the viewport.
    * @param scene The scene.
+   * @param options `particles`: draw skid marks (gym does in rgb_array/human, not state).
    */
-  draw(raster: Raster, scene: SceneView): void {
+  draw(raster: Raster, scene: SceneView, options: { particles?: boolean } = {}): void {
     const w = raster.width;
     const h = raster.height;
     const sx = w / WINDOW_W;
@@ -206,6 +213,7 @@ export class SceneDrawer {
         );
       }
     }
+    if (options.particles) this.#skidMarks(raster, scene);
     // Car: wheels (with stripes), then the hull polygons.
     const wh = scene.wheels;
     for (let i = 0; i < 4; i++) {
@@ -241,6 +249,37 @@ export class SceneDrawer {
       }
     }
     this.#indicators(raster, scene);
+  }
+
+  /** Polylines as one 5-pixel-wide quad per segment (GL's wide lines, without joins). */
+  #skidMarks(raster: Raster, scene: SceneView): void {
+    const xs = this.#xs;
+    const ys = this.#ys;
+    for (const mark of scene.particles) {
+      const color = mark.grass ? COLORS.mud : COLORS.wheel;
+      const pts = mark.points;
+      for (let i = 0; i + 3 < pts.length; i += 2) {
+        this.#project(pts[i], pts[i + 1], 0);
+        this.#project(pts[i + 2], pts[i + 3], 1);
+        const ax = xs[0];
+        const ay = ys[0];
+        const bx = xs[1];
+        const by = ys[1];
+        const len = Math.hypot(bx - ax, by - ay);
+        if (len === 0) continue;
+        const nx = (-(by - ay) / len) * SKID_HALF_WIDTH;
+        const ny = ((bx - ax) / len) * SKID_HALF_WIDTH;
+        xs[0] = ax + nx;
+        ys[0] = ay + ny;
+        xs[1] = bx + nx;
+        ys[1] = by + ny;
+        xs[2] = bx - nx;
+        ys[2] = by - ny;
+        xs[3] = ax - nx;
+        ys[3] = ay - ny;
+        raster.fillConvex(xs, ys, 4, color);
+      }
+    }
   }
 
   #visible(x: number, y: number, r: number): boolean {

@@ -290,3 +290,31 @@ Deno.test("pixels64 is the area average of the top 84 rows of pixels96", async (
     b.close();
   }
 });
+
+Deno.test("render() draws skid marks of spinning wheels; observations never do", async () => {
+  const env = await CarRacing.create({ observation: "pixels96" });
+  try {
+    env.reset({ seed: 3 });
+    for (let i = 0; i < 45; i++) env.step([0, 1, 0]);
+    const dark = (frame: Uint8Array, w: number, rows: [number, number]) => {
+      let n = 0;
+      for (let i = rows[0] * w; i < rows[1] * w; i++) {
+        if (frame[i * 3] === 0 && frame[i * 3 + 1] === 0 && frame[i * 3 + 2] === 0) n++;
+      }
+      return n;
+    };
+    // Rows between the rear wheels (the hull is at row 300 of 400) and the bar (row 350).
+    const behind: [number, number] = [328, 350];
+    // Full throttle spins the rear wheels (slip force > 2x the friction limit): two
+    // 5-pixel-wide black trails run from the rear wheels to the bottom of the view.
+    const frame = env.render();
+    const trail = dark(frame, 600, behind);
+    assert.ok(trail >= 2 * 5 * (350 - 328) * 0.9, `black pixels behind the car: ${trail}`);
+    assert.ok(trail <= 2 * 6 * (350 - 328), `black pixels behind the car: ${trail}`);
+    // The observation shows no trails: only the wheels (a few pixels) are black.
+    const obs = env.step([0, 1, 0]).observation;
+    assert.ok(dark(obs, 96, [0, 84]) < 12, `black observation pixels ${dark(obs, 96, [0, 84])}`);
+  } finally {
+    env.close();
+  }
+});
