@@ -297,7 +297,7 @@ export class MdnRnnEngine {
       const gt = b.g + t * Bp * G4 * 4;
       if (t > 0) {
         const hPrev = b.hP + (t - 1) * Bp * H * 4;
-        k.gemmP(
+        k.gemmI(
           hPrev,
           MR * 4,
           H * MR * 4,
@@ -408,7 +408,7 @@ export class MdnRnnEngine {
       k.gatesBwd(gt, b.dH + st, b.dhRec, cPrev, b.tc + st, b.dc, Bp);
       if (t > 0) {
         k.packT4(gt, G4 * 4, G4, Bp / MR, b.dgP);
-        k.gemmP(
+        k.gemmI(
           b.dgP,
           MR * 4,
           G4 * MR * 4,

@@ -25,11 +25,11 @@ export const MR = 4;
 export const NR = 8;
 
 /** Emits `C (=|+=) A x B` over mPanels x nPanels register blocks. */
-function gemmFunc(pOuter: boolean): FuncBuilder {
+export function gemmFunc(pOuter: boolean, mr = MR): FuncBuilder {
   // a, sAk, sAp, b, sBk, sBp, c, ldc, mPanels, nPanels, K, acc
   const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
   const [a, sAk, sAp, b, sBk, sBp, c, ldc, mP, nP, K, acc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-  const accs = Array.from({ length: MR * 2 }, () => f.local(V128));
+  const accs = Array.from({ length: mr * 2 }, () => f.local(V128));
   const b0 = f.local(V128), b1 = f.local(V128), va = f.local(V128);
   const ap = f.local(I32), bp = f.local(I32);
   const i = f.local(I32), p = f.local(I32), cp = f.local(I32);
@@ -38,7 +38,7 @@ function gemmFunc(pOuter: boolean): FuncBuilder {
   const step = () => {
     f.get(bp).vload(0).set(b0);
     f.get(bp).vload(16).set(b1);
-    for (let r = 0; r < MR; r++) {
+    for (let r = 0; r < mr; r++) {
       f.get(ap).vsplatLoad(4 * r).set(va);
       f.get(accs[2 * r]).get(va).get(b0).vmul().vadd().set(accs[2 * r]);
       f.get(accs[2 * r + 1]).get(va).get(b1).vmul().vadd().set(accs[2 * r + 1]);
@@ -47,16 +47,16 @@ function gemmFunc(pOuter: boolean): FuncBuilder {
     f.get(bp).get(sBk).add().set(bp);
   };
   const block = () => {
-    // cp = c + i*MR*ldc + p*32
-    f.get(c).get(i).get(ldc).mul().i32(MR).mul().add().get(p).i32(32).mul().add().set(cp);
+    // cp = c + i*mr*ldc + p*32
+    f.get(c).get(i).get(ldc).mul().i32(mr).mul().add().get(p).i32(32).mul().add().set(cp);
     f.get(acc).if();
-    for (let r = 0; r < MR; r++) {
+    for (let r = 0; r < mr; r++) {
       f.get(cp).vload(0).set(accs[2 * r]);
       f.get(cp).vload(16).set(accs[2 * r + 1]);
-      if (r < MR - 1) f.get(cp).get(ldc).add().set(cp);
+      if (r < mr - 1) f.get(cp).get(ldc).add().set(cp);
     }
     f.else();
-    for (let r = 0; r < MR * 2; r++) f.i32(0).visplat().set(accs[r]);
+    for (let r = 0; r < mr * 2; r++) f.i32(0).visplat().set(accs[r]);
     f.end();
     f.get(a).get(i).get(sAp).mul().add().set(ap);
     f.get(b).get(p).get(sBp).mul().add().set(bp);
@@ -72,11 +72,11 @@ function gemmFunc(pOuter: boolean): FuncBuilder {
     f.get(K).i32(1).and().if();
     step();
     f.end();
-    f.get(c).get(i).get(ldc).mul().i32(MR).mul().add().get(p).i32(32).mul().add().set(cp);
-    for (let r = 0; r < MR; r++) {
+    f.get(c).get(i).get(ldc).mul().i32(mr).mul().add().get(p).i32(32).mul().add().set(cp);
+    for (let r = 0; r < mr; r++) {
       f.get(cp).get(accs[2 * r]).vstore(0);
       f.get(cp).get(accs[2 * r + 1]).vstore(16);
-      if (r < MR - 1) f.get(cp).get(ldc).add().set(cp);
+      if (r < mr - 1) f.get(cp).get(ldc).add().set(cp);
     }
   };
   const [outer, outerN, inner, innerN] = pOuter ? [p, nP, i, mP] : [i, mP, p, nP];
