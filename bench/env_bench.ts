@@ -38,6 +38,7 @@ async function singleEnv(steps: number): Promise<void> {
   let stepMs = 0;
   let stepCpuUs = 0;
   let resetMs = 0;
+  let resetCpuUs = 0;
   let resets = 0;
   for (let i = 0; i < steps; i++) {
     const a = randomAction(rng);
@@ -48,17 +49,23 @@ async function singleEnv(steps: number): Promise<void> {
     const c = process.cpuUsage(c0);
     stepCpuUs += c.user + c.system;
     if (r.terminated || r.truncated) {
+      const c1 = process.cpuUsage();
       const t1 = performance.now();
       env.reset({ seed: seed++ });
       resetMs += performance.now() - t1;
+      const c = process.cpuUsage(c1);
+      resetCpuUs += c.user + c.system;
       resets++;
     }
   }
   // A few more resets so the reset figure rests on more than a handful of samples.
   for (let i = 0; i < 20; i++) {
+    const c1 = process.cpuUsage();
     const t1 = performance.now();
     env.reset({ seed: seed++ });
     resetMs += performance.now() - t1;
+    const c = process.cpuUsage(c1);
+    resetCpuUs += c.user + c.system;
     resets++;
   }
   env.close();
@@ -68,6 +75,7 @@ async function singleEnv(steps: number): Promise<void> {
   // CPU time is less sensitive than wall time to other processes sharing the cores.
   emit("env_step_per_cpu_s", steps / (stepCpuUs / 1e6), "steps/s");
   emit("env_reset_ms", resetMs / resets, "ms");
+  emit("env_reset_cpu_ms", resetCpuUs / 1000 / resets, "ms");
 }
 
 async function vector(workers: number, n: number, steps: number): Promise<number> {
