@@ -33,7 +33,12 @@ import { sampleZ, type SequenceBatch, SeriesReader } from "../../data/series.ts"
 import { initBackend } from "../../models/backend/mod.ts";
 import { MdnRnn, type MdnRnnWeights } from "../../models/mdn_rnn.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { adamUpdateArrays, packCheckpoint, unpackCheckpoint } from "./train_state.ts";
+import {
+  adamUpdateArrays,
+  packCheckpoint,
+  unpackCheckpoint,
+  yieldToEventLoop,
+} from "./train_state.ts";
 
 /** Parameters of `worldmodels/train_rnn` (the `with:` keys). */
 export interface TrainRnnParams {
@@ -66,8 +71,13 @@ const WEIGHT_NAMES = ["kernel", "recurrentKernel", "bias", "headKernel", "headBi
 interface CheckpointHeader {
   /** Training steps done. */
   step: number;
-  /** Metric names stored as `metric_<name>` arrays. */
-  metrics: string[];
+  /** Metrics of the steps done so far (float64 values: kept in the JSON header). */
+  history: Record<string, number[]>;
+}
+
+/** The MdnRnn seed (weight initialisation) the stage uses for experiment seed `seed`. */
+export function rnnInitSeed(seed: number): number {
+  return mixSeed(seed, LABEL, "init");
 }
 
 /** 1 when reward `r` was earned without ending the episode (`done`), else 0 (the book's rule). */
@@ -116,7 +126,7 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
       rewardHead: p.reward_head,
       learningRate: p.learning_rate,
       gradClip: p.grad_clip,
-    }, { seed: mixSeed(ctx.seed, LABEL, "init") });
+    }, { seed: rnnInitSeed(ctx.seed) });
     const length = p.seq_len + 1;
     const longest = Math.max(0, ...reader.episodes.map((e) => e.length));
     if (longest < length) {
@@ -150,7 +160,12 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
         }
       }
       step = header.step;
-      for (const name of metricNames) history[name] = Array.from(get(`metric_${name}`));
+      for (const name of metricNames) {
+        history[name] = header.history[name] ?? [];
+        if (history[name].length !== step) {
+          throw new RangeError(`Cannot resume train_rnn: the checkpoint lacks the ${name} metric`);
+        }
+      }
       for (let s = 0; s < step; s++) {
         ctx.metrics.log(s, Object.fromEntries(metricNames.map((n) => [n, history[n][s]])));
       }
@@ -162,14 +177,10 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
       const current = rnn.weights as unknown as Record<string, Float32Array>;
       await ctx.checkpoints.save(
         RNN_CHECKPOINT,
-        packCheckpoint({ step, metrics: metricNames } satisfies CheckpointHeader, [
+        packCheckpoint({ step, history } satisfies CheckpointHeader, [
           ...WEIGHT_NAMES.map((k): [string, Float32Array] => [`w_${k}`, current[k]]),
           ...WEIGHT_NAMES.map((k): [string, Float32Array] => [`m_${k}`, m[k]]),
           ...WEIGHT_NAMES.map((k): [string, Float32Array] => [`v_${k}`, v[k]]),
-          ...metricNames.map((n): [string, Float32Array] => [
-            `metric_${n}`,
-            Float32Array.from(history[n]),
-          ]),
         ]),
       );
     };
@@ -217,6 +228,8 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
       ctx.metrics.log(step, values);
       step++;
       ctx.progress.advance(1, `loss ${result.loss.toFixed(4)}`);
+      // Training is synchronous: give the event loop a turn so an interruption is noticed.
+      await yieldToEventLoop();
       if ((p.checkpoint_every > 0 && step % p.checkpoint_every === 0) || ctx.signal.aborted) {
         await saveCheckpoint();
         savedAt = step;

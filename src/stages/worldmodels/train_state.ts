@@ -207,3 +207,8 @@ export function unpackCheckpoint<H>(
   }
   return { header: full.header, arrays };
 }
+
+/** Resolves after a macrotask turn, so signal handlers (SIGTERM, Ctrl-C) get to run. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}

@@ -32,7 +32,7 @@ import { RolloutReader } from "../../data/rollouts.ts";
 import { BACKEND_NAMES, type BackendName, initBackend } from "../../models/backend/mod.ts";
 import { ConvVAE, framesToTensor, VAE_CHANNELS, VAE_IMAGE_SIZE } from "../../models/vae.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { packCheckpoint, TfAdam, unpackCheckpoint } from "./train_state.ts";
+import { packCheckpoint, TfAdam, unpackCheckpoint, yieldToEventLoop } from "./train_state.ts";
 
 /** Parameters of `worldmodels/train_vae` (the `with:` keys). */
 export interface TrainVaeParams {
@@ -263,6 +263,8 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
         `epoch ${item.epoch + 1}/${p.epochs} loss ${values.loss.toFixed(1)} ` +
           `(rec ${values.reconstruction.toFixed(1)}, kl ${values.kl.toFixed(2)})`,
       );
+      // Training is synchronous: give the event loop a turn so an interruption is noticed.
+      await yieldToEventLoop();
       const due = batch === 0 || (p.checkpoint_every > 0 && step % p.checkpoint_every === 0);
       if (due || ctx.signal.aborted) {
         await saveCheckpoint();
