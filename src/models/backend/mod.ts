@@ -7,4 +7,4 @@
  * @module
  */
 export * from "./backend.ts";
-export { registerWasmKernels, WASM_KERNEL_CONFIGS } from "./wasm_kernels.ts";
+export { registerWasmKernels, WASM_KERNEL_CONFIGS, wasmKernelTuning } from "./wasm_kernels.ts";

@@ -113,6 +113,15 @@ function geometry(
   };
 }
 
+/**
+ * Strategy switches of the kernels, for benchmarks and tests: the input gradient by `gemm`
+ * (GEMM + col2im), `subpixel` (one convolution + DepthToSpace) or `auto` (the cheaper by a
+ * cost model; default).
+ */
+export const wasmKernelTuning: { backpropInput: "auto" | "gemm" | "subpixel" } = {
+  backpropInput: "auto",
+};
+
 /** A Float32Array view of a tensor's data on the wasm heap (valid until the next allocation). */
 function heapView(backend: WasmBackend, info: TensorInfo): Float32Array {
   const offset = backend.dataIdMap.get(info.dataId).memoryOffset / 4;
@@ -237,6 +246,14 @@ function conv2DBackpropInput(
 
   const ka = Math.ceil(kh / sh);
   const kb = Math.ceil(kw / sw);
+  // Sub-pixel multiplies zero taps and border positions; GEMM + col2im multiplies only what is
+  // needed but moves positions*kh*kw*ci values through JS. Rough cost of one such value: 12 MACs.
+  const subPixelMacs = N * (OH + ka - 1) * (OW + kb - 1) * ka * kb * co * sh * sw * ci;
+  const gemmMacs = N * OH * OW * kh * kw * ci * (co + 12);
+  const strategy = wasmKernelTuning.backpropInput;
+  if (strategy === "gemm" || (strategy === "auto" && gemmMacs < subPixelMacs)) {
+    return backpropInputGemm(backend, dy, filter, g);
+  }
   const phaseChannels = sh * sw * ci;
   const bigFilter = backend.makeOutput([ka, kb, co, phaseChannels], "float32");
   const PH = OH + 2 * (ka - 1);
@@ -313,6 +330,68 @@ function conv2DBackpropInput(
   return out;
 }
 
+/**
+ * dx by one untransposed XNNPACK product cols = dy [positions, co] x W^T [co, kh*kw*ci], then
+ * col2im (overlap-add of the columns into dx) in JS.
+ */
+function backpropInputGemm(
+  backend: WasmBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  g: ConvGeometry,
+): TensorInfo {
+  const [kh, kw, ci, co] = filter.shape;
+  const { batch: N, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+  const k = kh * kw * ci;
+  const wT = backend.makeOutput([1, co, k], "float32");
+  {
+    const w = heapView(backend, filter);
+    const t = heapView(backend, wT);
+    for (let r = 0; r < k; r++) {
+      for (let c = 0; c < co; c++) t[c * k + r] = w[r * co + c];
+    }
+  }
+  const positions = N * OH * OW;
+  const dy2d = reshape(backend, dy, [1, positions, co]);
+  const cols = run(backend, "BatchMatMul", { a: dy2d, b: wT }, {
+    transposeA: false,
+    transposeB: false,
+  });
+  dispose(backend, dy2d, wT);
+  const out = backend.makeOutput([N, H, W, ci], "float32");
+  const src = heapView(backend, cols);
+  const dst = heapView(backend, out);
+  dst.fill(0);
+  let p = 0;
+  for (let n = 0; n < N; n++) {
+    const imageBase = n * H * W * ci;
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++, p++) {
+        let s = p * k;
+        for (let i = 0; i < kh; i++) {
+          const row = oh * g.strideHeight + i - g.padTop;
+          if (row < 0 || row >= H) {
+            s += kw * ci;
+            continue;
+          }
+          const rowBase = imageBase + row * W * ci;
+          for (let j = 0; j < kw; j++) {
+            const col = ow * g.strideWidth + j - g.padLeft;
+            if (col < 0 || col >= W) {
+              s += ci;
+              continue;
+            }
+            let d = rowBase + col * ci;
+            for (let c = 0; c < ci; c++) dst[d++] += src[s++];
+          }
+        }
+      }
+    }
+  }
+  dispose(backend, cols);
+  return out;
+}
+
 /** dx for a 1x1 dy: dx patch^T [kh*kw*ci, batch] = W [kh*kw*ci, co] x dy^T [co, batch]. */
 function backpropInputOnePosition(
   backend: WasmBackend,
@@ -361,7 +440,45 @@ function backpropInputOnePosition(
   return out;
 }
 
-/** The kernel configs this module registers, for inspection and tests. */
+/**
+ * Conv2D whose output is a single position (valid padding, input the size of the filter, as in
+ * the gradient of the decoder's first transposed convolution) is a matrix product
+ * x [batch, kh*kw*ci] x W [kh*kw*ci, co]; XNNPACK's matrix product is several times faster than
+ * its convolution there. Every other case goes to the stock kernel.
+ */
+function makeConv2D(stock: KernelConfig): KernelConfig["kernelFunc"] {
+  const kernel = (
+    args: { inputs: NamedTensorInfoMap; backend: WasmBackend; attrs: NamedAttrMap },
+  ): TensorInfo => {
+    const x = args.inputs.x as TensorInfo;
+    const filter = args.inputs.filter as TensorInfo;
+    const [n, h, w, ci] = x.shape;
+    const [kh, kw, , co] = filter.shape;
+    const dilations = args.attrs.dilations;
+    const undilated = dilations === undefined || dilations === 1 ||
+      (Array.isArray(dilations) && dilations.every((d) => d === 1));
+    const onePosition = h === kh && w === kw && args.attrs.pad === "valid" && undilated &&
+      (args.attrs.dataFormat ?? "NHWC") === "NHWC" && x.dtype === "float32";
+    if (!onePosition) {
+      return stock.kernelFunc(
+        args as unknown as Parameters<KernelConfig["kernelFunc"]>[0],
+      ) as TensorInfo;
+    }
+    const backend = args.backend;
+    const x2d = reshape(backend, x, [1, n, kh * kw * ci]);
+    const w2d = reshape(backend, filter, [1, kh * kw * ci, co]);
+    const product = run(backend, "BatchMatMul", { a: x2d, b: w2d }, {
+      transposeA: false,
+      transposeB: false,
+    });
+    const out = reshape(backend, product, [n, 1, 1, co]);
+    dispose(backend, x2d, w2d, product);
+    return out;
+  };
+  return kernel as unknown as KernelConfig["kernelFunc"];
+}
+
+/** The kernel configs this module registers (the Conv2D wrapper is added at registration). */
 export const WASM_KERNEL_CONFIGS: readonly KernelConfig[] = [
   {
     kernelName: "Conv2DBackpropFilter",
@@ -375,9 +492,13 @@ export const WASM_KERNEL_CONFIGS: readonly KernelConfig[] = [
   },
 ];
 
+const registered = new Set<KernelConfig["kernelFunc"]>();
+
 /**
- * Registers the fast kernels for the wasm backend, replacing the stock Conv2DBackpropInput.
- * Idempotent; call it before or after `tf.setBackend("wasm")`.
+ * Registers the fast kernels for the wasm backend: Conv2DBackpropFilter, a replacement for the
+ * stock Conv2DBackpropInput, and a Conv2D that sends single-position outputs to a matrix
+ * product. Idempotent; call it before `tf.setBackend("wasm")` (or after: the stock kernels'
+ * setup has then already run, which is all the wrappers need).
  */
 export function registerWasmKernels(): void {
   for (const config of WASM_KERNEL_CONFIGS) {
@@ -386,4 +507,13 @@ export function registerWasmKernels(): void {
     if (existing !== undefined) tf.unregisterKernel(config.kernelName, "wasm");
     tf.registerKernel(config);
   }
+  const stockConv = tf.getKernel("Conv2D", "wasm");
+  if (stockConv === undefined) {
+    throw new Error("Cannot register wasm kernels: the wasm backend's Conv2D is not registered");
+  }
+  if (registered.has(stockConv.kernelFunc)) return;
+  const conv = { ...stockConv, kernelFunc: makeConv2D(stockConv) };
+  registered.add(conv.kernelFunc);
+  tf.unregisterKernel("Conv2D", "wasm");
+  tf.registerKernel(conv);
 }

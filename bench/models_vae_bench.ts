@@ -1,0 +1,67 @@
+/**
+ * Throughput of the World Models ConvVAE on the wasm backend (with ditto's fast kernels):
+ * `vae_train_images_per_s` (Adam steps, batch 100) and `vae_encode_images_per_s` (mu and logvar,
+ * batch 100). Prints JSON lines; the PyTorch anchor is run by bench/main.ts in the same run.
+ *
+ * ```sh
+ * deno run -A bench/models_vae_bench.ts [--steps 5] [--encodes 10]
+ * ```
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../src/models/backend/mod.ts";
+import { ConvVAE } from "../src/models/vae.ts";
+
+const BATCH = 100;
+
+function option(name: string, fallback: number): number {
+  const i = Deno.args.indexOf(`--${name}`);
+  return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function emit(name: string, value: number, unit: string, extra: Record<string, unknown> = {}) {
+  console.log(JSON.stringify({ name, value: Math.round(value * 10) / 10, unit, ...extra }));
+}
+
+const info = await initBackend({ backend: "wasm" });
+console.error(`[vae bench] backend ${JSON.stringify(info)}`);
+const vae = new ConvVAE({ seed: 0 });
+const x = tf.randomUniform([BATCH, 64, 64, 3], 0, 1, "float32", 1) as tf.Tensor4D;
+
+vae.trainStep(x); // warm-up: operator creation, heap growth
+const trainTimes: number[] = [];
+for (let i = 0; i < option("steps", 5); i++) {
+  const t0 = performance.now();
+  vae.trainStep(x);
+  trainTimes.push(performance.now() - t0);
+}
+const trainRate = BATCH / (median(trainTimes) / 1000);
+console.error(`[vae bench] train step ms: ${trainTimes.map((t) => t.toFixed(0)).join(" ")}`);
+emit("vae_train_images_per_s", trainRate, "images/s", { batch: BATCH, backend: info.name });
+
+const encodeOnce = async () => {
+  const { mu, logvar } = vae.encode(x);
+  await mu.data();
+  await logvar.data();
+  tf.dispose([mu, logvar]);
+};
+await encodeOnce();
+await encodeOnce();
+const encodeTimes: number[] = [];
+for (let i = 0; i < option("encodes", 10); i++) {
+  const t0 = performance.now();
+  await encodeOnce();
+  encodeTimes.push(performance.now() - t0);
+}
+const encodeRate = BATCH / (median(encodeTimes) / 1000);
+console.error(`[vae bench] encode ms: ${encodeTimes.map((t) => t.toFixed(1)).join(" ")}`);
+emit("vae_encode_images_per_s", encodeRate, "images/s", { batch: BATCH, backend: info.name });
+
+x.dispose();
+vae.dispose();
