@@ -8,7 +8,7 @@
  * `env_step_per_cpu_s` divides by process CPU time instead of wall time, which other
  * processes on a shared machine disturb less.
  *
- * Run: deno run -A bench/env_bench.ts [--steps 6000] [--vector-steps 400]
+ * Run: deno run -A bench/env_bench.ts [--steps 6000] [--vector-steps 300]
  */
 
 import process from "node:process";
@@ -108,9 +108,9 @@ if (import.meta.main) {
     return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
   };
   const steps = flag("steps", 6000);
-  const vectorSteps = flag("vector-steps", 400);
+  const vectorSteps = flag("vector-steps", 300);
   await singleEnv(steps);
-  const n = 8;
+  const n = 16;
   const one = await vector(1, n, vectorSteps);
   emit("vector_env_step_per_s_1w", one, "steps/s");
   const two = await vector(2, n, vectorSteps);
