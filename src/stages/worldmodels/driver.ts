@@ -225,7 +225,7 @@ export class ControllerDriver {
     let tick = 0;
     while (active > 0) {
       // Let an abort (delivered by the event loop) through now and then.
-      if (options.signal && ++tick % 64 === 0) await new Promise((r) => setTimeout(r, 0));
+      if (options.signal && tick++ % 16 === 0) await new Promise((r) => setTimeout(r, 0));
       options.signal?.throwIfAborted();
       // One encoder call for every active environment.
       let n = 0;

@@ -25,6 +25,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import { mixSeed } from "../../data/random.ts";
+import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import type { ControllerInputs } from "./controller_policy.ts";
 import { ControllerDriver, type DriverConfig, type EpisodeJob } from "./driver.ts";
@@ -54,6 +55,8 @@ export interface EvaluateParams {
   gif_steps: number;
   /** Keep every k-th step in the GIF. */
   gif_every: number;
+  /** TensorFlow.js backend of the encoder in every worker. */
+  backend: BackendName;
 }
 
 /** The track seed of evaluation episode `i`. */
@@ -102,6 +105,7 @@ export async function evaluate(ctx: StageContext<EvaluateParams>): Promise<void>
     inputs,
     maxSteps: p.max_steps,
     slots: p.envs_per_worker,
+    backend: p.backend,
   };
   const seeds = Array.from({ length: p.episodes }, (_, i) => evaluateEpisodeSeed(ctx.seed, i));
   const jobs: EpisodeJob[] = seeds.map((seed) => ({ candidate: 0, seed }));
@@ -255,6 +259,12 @@ export default defineStage<EvaluateParams>({
       description: "steps of episode 0 recorded in episode.gif (0: none)",
     },
     gif_every: { type: "integer", default: 2, min: 1, description: "keep every k-th step" },
+    backend: {
+      type: "string",
+      default: "wasm",
+      enum: BACKEND_NAMES,
+      description: "TensorFlow.js backend running the VAE encoder",
+    },
   },
   inputs: {
     controller: { description: "the controller (worldmodels/train_controller output)" },

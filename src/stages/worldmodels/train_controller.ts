@@ -30,6 +30,7 @@
 
 import { CmaEs, type CmaEsState, type CovarianceModel } from "../../es/mod.ts";
 import { mixSeed } from "../../data/random.ts";
+import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import {
   CONTROLLER_INPUTS,
@@ -75,6 +76,8 @@ export interface TrainControllerParams {
   mode: ControllerMode;
   /** CMA-ES covariance model. */
   covariance: CovarianceModel;
+  /** TensorFlow.js backend of the encoder in every worker. */
+  backend: BackendName;
 }
 
 /** The JSON written as `controller/controller.json`. */
@@ -173,6 +176,7 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
     inputs: p.inputs,
     maxSteps: p.max_steps,
     slots: p.envs_per_worker,
+    backend: p.backend,
   }, { workers: p.workers, signal: ctx.signal });
   ctx.report({
     mode: p.mode,
@@ -194,6 +198,8 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
     ctx.progress.total(p.generations, "generations");
     if (es.generation > 0) ctx.progress.advance(Math.min(es.generation, p.generations));
     while (es.generation < p.generations) {
+      // A macrotask turn, so an abort (the runner stopping or gone) is seen between generations.
+      await new Promise((r) => setTimeout(r, 0));
       ctx.signal.throwIfAborted();
       const g = es.generation;
       const started = performance.now();
@@ -343,6 +349,12 @@ export default defineStage<TrainControllerParams>({
       default: "diagonal",
       enum: ["diagonal", "full"],
       description: "CMA-ES covariance: diagonal (sep-CMA-ES, fast at 867-D) or full",
+    },
+    backend: {
+      type: "string",
+      default: "wasm",
+      enum: BACKEND_NAMES,
+      description: "TensorFlow.js backend running the VAE encoder in each worker",
     },
   },
   inputs: {

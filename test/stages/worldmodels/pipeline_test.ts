@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runExperiment } from "../../../src/runner/mod.ts";
+import { builtinStages } from "../../../src/stages/mod.ts";
+
+const TINY = new URL("../../../experiments/car_racing_tiny.yaml", import.meta.url).pathname;
+const STAGES = ["collect", "train_vae", "encode", "train_rnn", "train_controller", "evaluate"];
+
+Deno.test("experiments/car_racing_tiny.yaml runs the whole World Models DAG; a rerun runs nothing; more generations rerun only the controller and the evaluation", async () => {
+  const runsDir = await Deno.makeTempDir({ prefix: "ditto_pipeline_" });
+  try {
+    const first = await runExperiment(TINY, { runsDir, builtins: builtinStages });
+    assert.equal(first.status, "succeeded", JSON.stringify(first.stages, null, 1));
+    assert.deepEqual(first.stages.map((s) => [s.name, s.status]), STAGES.map((s) => [s, "ran"]));
+    const evaluation = JSON.parse(
+      await Deno.readTextFile(join(first.dir!, "evaluate", "report", "returns.json")),
+    );
+    assert.equal(evaluation.episodes, 3);
+    assert.equal(evaluation.inputs, "zh");
+    assert.ok((await Deno.stat(join(first.dir!, "evaluate", "report", "episode.gif"))).size > 0);
+
+    const again = await runExperiment(TINY, { runsDir, builtins: builtinStages });
+    assert.deepEqual(again.stages.map((s) => s.status), STAGES.map(() => "cached"));
+
+    const longer = await runExperiment(TINY, {
+      runsDir,
+      builtins: builtinStages,
+      sets: ["stages.train_controller.with.generations=3"],
+    });
+    assert.equal(longer.status, "succeeded", JSON.stringify(longer.stages, null, 1));
+    assert.deepEqual(
+      longer.stages.map((s) => s.status),
+      ["cached", "cached", "cached", "cached", "ran", "ran"],
+    );
+  } finally {
+    await Deno.remove(runsDir, { recursive: true });
+  }
+});
