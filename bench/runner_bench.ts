@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const CLI = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+const REPO_RUNS = fileURLToPath(new URL("../runs", import.meta.url));
 
 function log(message: string): void {
   console.error(`[runner_bench] ${message}`);
@@ -64,7 +65,8 @@ function dag(n: number): string {
 }
 
 async function main(): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "ditto_runner_bench_" });
+  // Inside the repository (runs/ is git-ignored) so the no-op includes the git state check.
+  const dir = await Deno.makeTempDir({ dir: REPO_RUNS, prefix: ".runner_bench_" });
   try {
     const empty = join(dir, "empty.ts");
     Deno.writeTextFileSync(empty, "");

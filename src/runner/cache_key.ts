@@ -62,7 +62,7 @@ export class KeyMemo {
    * @param path Where the memo lives; undefined keeps it in memory.
    * @param limit Entries kept.
    */
-  constructor(path?: string, limit = 50_000) {
+  constructor(path?: string, limit = 5_000) {
     this.#path = path;
     this.#limit = limit;
     if (!path) return;
