@@ -12,7 +12,7 @@
  *   stepping after the episode ended throws; the 1,000-step limit (gym's TimeLimit wrapper)
  *   is built in as `truncated`, which is false when the same step terminates.
  * - Skid marks in `render()` are drawn as one 5-pixel quad per segment (GL wide lines,
- *   approximately), and the score text of the indicator bar is not drawn.
+ *   approximately); the score label is drawn with a blocky font, and only in `render()`.
  * - `pixels64` is a clean area average of the 96x96 frame's top 84 rows, without World
  *   Models' per-frame min-max stretch and uint8 wrap-around (spec §9).
  *
@@ -212,6 +212,7 @@ export class CarRacing {
       hull: new Float64Array(8),
       wheels: new Float64Array(24),
       steerAngle: 0,
+      score: 0,
       particles: [],
     };
   }
@@ -362,7 +363,7 @@ export class CarRacing {
 
   /**
    * Renders the current scene at any size with the same camera and squeeze as the state
-   * image, plus skid marks, like gym's `rgb_array` mode (600x400 there).
+   * image, plus skid marks and the score label, like gym's `rgb_array` mode (600x400 there).
    *
    * @param options Frame size in pixels.
    * @returns width*height*3 RGB bytes, row 0 at the top.
@@ -382,7 +383,8 @@ export class CarRacing {
       raster = new Raster(width, height);
       this.#videoRaster = raster;
     }
-    this.#drawer.draw(raster, this.#scene, { particles: true });
+    this.#scene.score = this.#reward;
+    this.#drawer.draw(raster, this.#scene, { particles: true, score: true });
     return raster.toRgb();
   }
 

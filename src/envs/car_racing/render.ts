@@ -67,6 +67,8 @@ export interface SceneView {
   wheels: Float64Array;
   /** Front-left joint angle (steering indicator). */
   steerAngle: number;
+  /** gym's accumulated reward, shown by the score label in videos. */
+  score: number;
   /** Skid marks; drawn only when {@link SceneDrawer.draw} is asked to (videos). */
   particles: readonly { readonly grass: boolean; readonly points: readonly number[] }[];
 }
@@ -125,9 +127,14 @@ export class SceneDrawer {
    *
    * @param raster Destination; its size sets the viewport.
    * @param scene The scene.
-   * @param options `particles`: draw skid marks (gym does in rgb_array/human, not state).
+   * @param options `particles`: draw skid marks (gym does in rgb_array/human, not state);
+   *   `score`: draw the score label.
    */
-  draw(raster: Raster, scene: SceneView, options: { particles?: boolean } = {}): void {
+  draw(
+    raster: Raster,
+    scene: SceneView,
+    options: { particles?: boolean; score?: boolean } = {},
+  ): void {
     const w = raster.width;
     const h = raster.height;
     const sx = w / WINDOW_W;
@@ -249,6 +256,9 @@ export class SceneDrawer {
       }
     }
     this.#indicators(raster, scene);
+    // Differs from gym: the score label is drawn only in videos. In gym's 96x96 state it is a
+    // blur of a few pixels whose exact glyph pixels are unknown (World Models crops it away).
+    if (options.score) this.#score(raster, scene.score);
   }
 
   /** Polylines as one 5-pixel-wide quad per segment (GL's wide lines, without joins). */
@@ -354,7 +364,53 @@ export class SceneDrawer {
     vertical(10, 0.01 * wh[23], COLORS.absRear);
     horizontal(20, -10.0 * scene.steerAngle, COLORS.steering);
     horizontal(30, -0.8 * hull[6], COLORS.gyro);
-    // Differs from gym: gym v0 also prints the score with a 36 pt pyglet label here; at 96x96 it is a few
-    // blurred pixels that World Models crops away, so it is not drawn.
+  }
+
+  /**
+   * gym's score label ("%04i" of the accumulated reward, 36 pt, white, left at window x 20,
+   * centred 2.5h above the bottom), drawn with a blocky 3x5 font.
+   */
+  #score(raster: Raster, score: number): void {
+    const w = raster.width;
+    const h = raster.height;
+    const text = formatScore(score);
+    // A 36 pt label is 48 window pixels; digits are about 0.7 of that tall, 0.6 wide.
+    const cellW = (48 * 0.6 * w) / WINDOW_W;
+    const cellH = (48 * 0.7 * h) / WINDOW_H;
+    const top = h - (2.5 * h) / 40 - cellH / 2;
+    let x = (20 * w) / WINDOW_W;
+    for (const ch of text) {
+      const glyph = GLYPHS[ch];
+      for (let gy = 0; gy < 5; gy++) {
+        for (let gx = 0; gx < 3; gx++) {
+          if (glyph[gy][gx] !== "#") continue;
+          const px = x + (gx * cellW * 0.75) / 3;
+          const py = top + (gy * cellH) / 5;
+          raster.fillRect(px, py, px + (cellW * 0.75) / 3, py + cellH / 5, COLORS.speed);
+        }
+      }
+      x += cellW;
+    }
   }
 }
+
+/** Python's "%04i" of a float: truncate toward zero, sign counted in the width. */
+export function formatScore(score: number): string {
+  const v = Math.trunc(score);
+  const digits = String(Math.abs(v));
+  return v < 0 ? "-" + digits.padStart(3, "0") : digits.padStart(4, "0");
+}
+
+const GLYPHS: Record<string, string[]> = {
+  "0": ["###", "#.#", "#.#", "#.#", "###"],
+  "1": [".#.", "##.", ".#.", ".#.", "###"],
+  "2": ["###", "..#", "###", "#..", "###"],
+  "3": ["###", "..#", "###", "..#", "###"],
+  "4": ["#.#", "#.#", "###", "..#", "..#"],
+  "5": ["###", "#..", "###", "..#", "###"],
+  "6": ["###", "#..", "###", "#.#", "###"],
+  "7": ["###", "..#", "..#", "..#", "..#"],
+  "8": ["###", "#.#", "###", "#.#", "###"],
+  "9": ["###", "#.#", "###", "..#", "###"],
+  "-": ["...", "...", "###", "...", "..."],
+};

@@ -8,6 +8,7 @@ import {
   WINDOW_W,
 } from "../../../src/envs/car_racing/constants.ts";
 import { buildQuads } from "../../../src/envs/car_racing/track.ts";
+import { formatScore } from "../../../src/envs/car_racing/render.ts";
 
 type Pt = [number, number];
 type Poly = { pts: Pt[]; kind: string };
@@ -314,6 +315,37 @@ Deno.test("render() draws skid marks of spinning wheels; observations never do",
     // The observation shows no trails: only the wheels (a few pixels) are black.
     const obs = env.step([0, 1, 0]).observation;
     assert.ok(dark(obs, 96, [0, 84]) < 12, `black observation pixels ${dark(obs, 96, [0, 84])}`);
+  } finally {
+    env.close();
+  }
+});
+
+Deno.test("formatScore() prints like Python's %04i and render() shows it in the bar", async () => {
+  assert.equal(formatScore(0), "0000");
+  assert.equal(formatScore(7.9), "0007");
+  assert.equal(formatScore(871.2), "0871");
+  assert.equal(formatScore(-12.7), "-012");
+  assert.equal(formatScore(-0.3), "0000");
+  const env = await CarRacing.create({ observation: "pixels96" });
+  try {
+    const obs = env.reset({ seed: 3 }).observation;
+    const frame = env.render({ width: 600, height: 400 });
+    // Label area: window x 20.., centred 2.5h above the bottom (rows ~364-386 of 400).
+    let white = 0;
+    for (let row = 360; row < 392; row++) {
+      for (let col = 0; col < 70; col++) {
+        const o = (row * 600 + col) * 3;
+        if (frame[o] === 255 && frame[o + 1] === 255 && frame[o + 2] === 255) white++;
+      }
+    }
+    assert.ok(white > 100, `${white} white label pixels`);
+    // The state image keeps the bar's left part black (no label).
+    for (let row = 84; row < 96; row++) {
+      for (let col = 0; col < 10; col++) {
+        const o = (row * 96 + col) * 3;
+        assert.deepEqual([...obs.subarray(o, o + 3)], [0, 0, 0]);
+      }
+    }
   } finally {
     env.close();
   }
