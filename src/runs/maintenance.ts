@@ -352,6 +352,7 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
   const root = storeRoot(runsDir);
   const store = new Store(root);
   const dryRun = options.dryRun ?? false;
+  const gcStart = Date.now();
   using gcLock = Deno.openSync(join(root, "locks", "gc"), {
     read: true,
     write: true,
@@ -410,18 +411,24 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
     if (entry) resultObjects(store, entry, objects);
   }
 
-  // 3. Anything changed since the earliest active runner started may be in use.
+  // 3. Anything changed since the earliest active runner started may be in use, and so may
+  // anything changed after this gc started (a runner that started meanwhile).
   let since = held.since;
   for (const r of active) {
     const started = r.record ? Date.parse(r.record.started) : Deno.statSync(r.dir).mtime?.getTime();
     since = Math.min(since, started ?? 0);
   }
   const busy = since !== Infinity;
+  const cutoff = busy ? Math.min(since - SLACK_MS, gcStart) : gcStart;
   const recent = (path: string): boolean => {
-    if (!busy) return false;
-    const info = Deno.statSync(path);
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(path);
+    } catch {
+      return true; // Gone or moving: not ours to judge.
+    }
     const changed = Math.max(info.ctime?.getTime() ?? 0, info.mtime?.getTime() ?? 0);
-    return changed >= since - SLACK_MS;
+    return changed >= cutoff;
   };
 
   // 4. Remove: run folders first, then results (so a result never outlives its objects), then
@@ -435,7 +442,8 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
   for (const { name, path } of sharded(join(root, "results"))) {
     const match = name.match(RESULT);
     if (!match) {
-      if (!busy && !dryRun) {
+      // A temp file of a killed writer; one a live writer is still renaming is recent.
+      if (!busy && !dryRun && !recent(path)) {
         Deno.removeSync(path);
         report.leftoversRemoved++;
       }
@@ -451,7 +459,7 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
   }
   for (const { name, path } of sharded(join(root, "objects"))) {
     if (!HASH.test(name)) {
-      if (!busy && !dryRun) {
+      if (!busy && !dryRun && !recent(path)) {
         Deno.removeSync(path);
         report.leftoversRemoved++;
       }

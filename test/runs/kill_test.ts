@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import { hashPath } from "../../src/runner/hash.ts";
 import type { RunRecord } from "../../src/runner/mod.ts";
-import { verifyStore } from "../../src/runs/maintenance.ts";
+import { collectGarbage, verifyStore } from "../../src/runs/maintenance.ts";
 import { assert, assertEquals, cli, MAIN, tinyProject } from "./helpers.ts";
 
 /** A small seeded generator (mulberry32): the kill schedule is reproducible from its seed. */
@@ -117,6 +117,11 @@ Deno.test("SIGKILL at random moments never leaves a partial object, and finished
     if (fit.status === "ran" && fit.facts.resumed_from > 0) resumed++;
   }
   assert((await verifyStore(p.runs)).ok);
+  // Leftovers of killed writers and unreferenced objects go; what the kept runs use stays.
+  collectGarbage(p.runs);
+  assert((await verifyStore(p.runs)).ok);
+  const last = await p.run(variantSets(variants - 1));
+  assertEquals(last.stages.map((s) => s.status), ["cached", "cached", "cached"]);
   console.error(
     `kill test: ${kills} kills over ${variants} variants in ${
       ((performance.now() - started) / 1000).toFixed(1)
