@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { exportRun } from "../../src/runs/lock.ts";
+import { exportRun, type Lock, verifyAgainstLock } from "../../src/runs/lock.ts";
 import { loadRun } from "../../src/runs/run_data.ts";
 import { assert, assertEquals, assertStringIncludes, cli, tinyProject } from "./helpers.ts";
 
@@ -93,4 +93,28 @@ Deno.test("run --verify on a file without a lock is a usage error", async () => 
   const out = await cli(["run", p.yaml, "--verify", "--runs", p.runs]);
   assertEquals(out.code, 2);
   assertStringIncludes(out.stderr, "no lock: section");
+});
+
+Deno.test("verifyAgainstLock() names a different dependency version and a different backend", async () => {
+  await using p = await tinyProject();
+  const report = await p.run();
+  const doc = await exportRun(loadRun(p.runs, "tiny"), { baseDir: p.dir });
+  const lock = structuredClone(doc.lock) as Lock;
+  // The locked run used another npm version: its key differed.
+  lock.stages.fit.code!.packages = ["npm:hash-wasm@4.12.0"];
+  lock.stages.fit.key = "0".repeat(64);
+  // The locked shell stage ran on another backend and produced other bytes.
+  lock.stages.total.facts = { backend: "webgpu" };
+  lock.stages.total.outputs.total = { ...lock.stages.total.outputs.total, hash: "1".repeat(64) };
+  const v = await verifyAgainstLock(lock, report);
+  const by = Object.fromEntries(v.stages.map((s) => [s.name, s]));
+  assertEquals(by.make.result, "match");
+  assertEquals(by.fit.explanations, [
+    "different dependency version (npm:hash-wasm@4.12.0 -> none)",
+  ]);
+  assertEquals(by.total.explanations, [
+    'different backend (backend "webgpu" -> undefined)',
+    "outputs differ: total",
+  ]);
+  assertEquals(v.ok, false);
 });
