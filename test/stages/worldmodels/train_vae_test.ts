@@ -71,7 +71,7 @@ Deno.test("worldmodels/train_vae killed with SIGKILL resumes from its checkpoint
     let before: Metric[] = [];
     const start = Date.now();
     while (true) {
-      if (Date.now() - start > 60_000) throw new Error("Timed out waiting for a checkpoint");
+      if (Date.now() - start > 180_000) throw new Error("Timed out waiting for a checkpoint");
       if (filesBelow(checkpoints, "train_vae.state").length > 0) {
         before = liveVaeMetrics(runsDir);
         if (before.length >= 3) break;
