@@ -524,8 +524,21 @@ class Engine {
   }
 
   async #stage(stage: StageDef, jobs: Semaphore, dry: boolean): Promise<void> {
-    const report = this.#reports.get(stage.name)!;
     await Promise.all(stage.needs.map((n) => this.#done.get(n)));
+    try {
+      await this.#decide(stage, jobs, dry);
+    } catch (error) {
+      // An unexpected error (a full disk, a permission problem) fails this stage only.
+      const report = this.#reports.get(stage.name)!;
+      report.status = "failed";
+      report.error = (error as Error).message;
+      if (!dry) this.#folder!.stageChanged();
+      this.#options.observer?.stageFinished?.(report);
+    }
+  }
+
+  async #decide(stage: StageDef, jobs: Semaphore, dry: boolean): Promise<void> {
+    const report = this.#reports.get(stage.name)!;
     const finish = () => {
       if (!dry) this.#folder!.stageChanged();
       this.#options.observer?.stageFinished?.(report);

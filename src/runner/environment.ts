@@ -117,7 +117,7 @@ function headCommit(gitDir: string): string | undefined {
  * A cheap fingerprint of everything `git status --untracked-files=no` looks at: HEAD, the
  * index file, and size + mtime of every tracked file (paths read from the index, v2/v3).
  */
-function workTreeSignature(root: string, gitDir: string): string | undefined {
+async function workTreeSignature(root: string, gitDir: string): Promise<string | undefined> {
   const commit = headCommit(gitDir);
   if (!commit) return undefined;
   let index: Uint8Array;
@@ -134,23 +134,27 @@ function workTreeSignature(root: string, gitDir: string): string | undefined {
   const parts = [commit, String(index.length), String(fnv(index))];
   const decoder = new TextDecoder();
   let off = 12;
+  const paths: string[] = [];
   for (let i = 0; i < count; i++) {
     const flags = view.getUint16(off + 60);
     const extended = version === 3 && (flags & 0x4000) !== 0;
     const nameStart = off + 62 + (extended ? 2 : 0);
     const nameEnd = index.indexOf(0, nameStart);
     if (nameEnd < 0) return undefined;
-    const path = decoder.decode(index.subarray(nameStart, nameEnd));
-    try {
-      const info = Deno.statSync(join(root, path));
-      parts.push(`${info.size}:${info.mtime?.getTime() ?? 0}:${info.ino ?? 0}`);
-    } catch {
-      parts.push("missing");
-    }
+    paths.push(decoder.decode(index.subarray(nameStart, nameEnd)));
     const entryLength = nameEnd - off;
     off += (entryLength + 8) & ~7;
   }
-  return parts.join("|");
+  // Asynchronous stats run on Deno's thread pool, overlapping the caller's work.
+  const stats = await Promise.all(paths.map(async (path) => {
+    try {
+      const info = await Deno.stat(join(root, path));
+      return `${info.size}:${info.mtime?.getTime() ?? 0}:${info.ino ?? 0}`;
+    } catch {
+      return "missing";
+    }
+  }));
+  return [...parts, ...stats].join("|");
 }
 
 function fnv(bytes: Uint8Array): number {
@@ -166,7 +170,7 @@ function fnv(bytes: Uint8Array): number {
 async function gitState(dir: string, memoPath?: string): Promise<Environment["git"]> {
   const found = findGitDir(dir);
   if (!found) return null;
-  const signature = workTreeSignature(found.root, found.gitDir);
+  const signature = await workTreeSignature(found.root, found.gitDir);
   let memo: Record<string, { signature: string; git: Environment["git"] }> = {};
   if (memoPath && signature) {
     try {
