@@ -3,8 +3,8 @@
  * runtime from TypeScript (no build step, no binary blobs in the repository).
  *
  * Only what ditto's kernels need is covered: i32/f32/v128 values, one imported memory,
- * structured control flow, loads/stores and fixed-width SIMD arithmetic (no relaxed SIMD, so
- * results are identical on every machine).
+ * structured control flow, loads/stores, fixed-width SIMD arithmetic and one relaxed-SIMD
+ * instruction (`relaxed_madd`, a fused multiply-add on CPUs with FMA).
  *
  * @module
  */
@@ -259,6 +259,10 @@ export class FuncBuilder {
   /** i32x4.sub */
   visub(): this {
     return this.simd(0xb1);
+  }
+  /** f32x4.relaxed_madd: a * b + c, fused where the CPU has FMA (rounding may then differ) */
+  vmadd(): this {
+    return this.simd(0x105);
   }
   /** f32x4.splat */
   splat(): this {
