@@ -12,7 +12,7 @@
  */
 
 import { dirname, join } from "node:path";
-import { blake3Hex } from "../runner/hash.ts";
+import { blake3Hex, hashFile } from "../runner/hash.ts";
 import type { ContentHash, Manifest } from "../runner/hash.ts";
 import { UsageError } from "../runner/mod.ts";
 import { type StageResultEntry, Store, writeFileAtomic } from "../runner/store.ts";
@@ -27,6 +27,10 @@ export interface RemoteBackend {
   get(path: string): Promise<Uint8Array | undefined>;
   /** Writes a file so that readers never see a partial one. */
   put(path: string, data: Uint8Array): Promise<void>;
+  /** Uploads a local file (streamed) so that readers never see a partial one. */
+  putFile(path: string, source: string, bytes: number): Promise<void>;
+  /** Downloads a file (streamed) to `dest`; false when it does not exist. */
+  getFile(path: string, dest: string): Promise<boolean>;
   /** Releases connections. */
   close(): void;
 }
@@ -76,6 +80,32 @@ export class DirectoryRemote implements RemoteBackend {
     Deno.mkdirSync(dirname(dest), { recursive: true });
     writeFileAtomic(dest, data, { mode: 0o444 });
     return Promise.resolve();
+  }
+
+  putFile(path: string, source: string): Promise<void> {
+    const dest = join(this.root, path);
+    Deno.mkdirSync(dirname(dest), { recursive: true });
+    const tmp = `${dest}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+    Deno.copyFileSync(source, tmp);
+    const file = Deno.openSync(tmp, { read: true, write: true });
+    try {
+      file.syncSync();
+    } finally {
+      file.close();
+    }
+    Deno.chmodSync(tmp, 0o444);
+    Deno.renameSync(tmp, dest);
+    return Promise.resolve();
+  }
+
+  getFile(path: string, dest: string): Promise<boolean> {
+    try {
+      Deno.copyFileSync(join(this.root, path), dest);
+      return Promise.resolve(true);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return Promise.resolve(false);
+      throw error;
+    }
   }
 
   close(): void {}
@@ -182,6 +212,38 @@ export class S3Remote implements RemoteBackend {
         ContentLength: data.length,
       }),
     );
+  }
+
+  async putFile(path: string, source: string, bytes: number): Promise<void> {
+    const { sdk, client } = await this.#connect();
+    const { createReadStream } = await import("node:fs");
+    // Streamed with a known length and no aws-chunked framing (see the client options).
+    await client.send(
+      new sdk.PutObjectCommand({
+        Bucket: this.#bucket,
+        Key: `${this.#prefix}${path}`,
+        Body: createReadStream(source),
+        ContentLength: bytes,
+      }),
+    );
+  }
+
+  async getFile(path: string, dest: string): Promise<boolean> {
+    const { sdk, client } = await this.#connect();
+    let body: ReadableStream<Uint8Array>;
+    try {
+      const res = await client.send(
+        new sdk.GetObjectCommand({ Bucket: this.#bucket, Key: `${this.#prefix}${path}` }),
+      );
+      body = res.Body!.transformToWebStream() as ReadableStream<Uint8Array>;
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === "NoSuchKey" || name === "NotFound") return false;
+      throw error;
+    }
+    const file = await Deno.open(dest, { write: true, create: true, truncate: true });
+    await body.pipeTo(file.writable);
+    return true;
   }
 
   close(): void {
@@ -339,12 +401,18 @@ export async function push(
           report.objectsPresent++;
           return;
         }
-        // Never spread a damaged object: hash it before it leaves.
-        const bytes = await readLocal(hash);
-        await remote.put(objectPath(hash), bytes);
+        // Never spread a damaged object: hash it before it leaves (streamed, any size).
+        const local = store.objectPath(hash);
+        const { hash: actual, bytes } = await hashFile(local);
+        if (actual !== hash) {
+          throw new Error(
+            `object ${hash.slice(0, 12)} in the local store is corrupt (run \`store verify\`)`,
+          );
+        }
+        await remote.putFile(objectPath(hash), local, bytes);
         remoteObjects.add(hash);
         report.objects++;
-        report.bytes += bytes.length;
+        report.bytes += bytes;
       })();
       sent.set(hash, p);
     }
@@ -403,6 +471,7 @@ export async function pull(
     .map((name) => name.match(RESULT)?.[1])
     .filter((k): k is string => k !== undefined && (!options.keys || options.keys.includes(k)))
     .sort();
+  const tmp = store.makeTempDir();
   const fetched = new Map<string, Promise<void>>();
   const hasLocal = (hash: string) => {
     try {
@@ -419,11 +488,23 @@ export async function pull(
           report.objectsPresent++;
           return;
         }
-        const bytes = await remote.get(objectPath(hash));
-        if (!bytes) throw new Error(`object ${hash.slice(0, 12)} is missing on the remote`);
-        store.putBytes(hash, await verified(hash, bytes, remote.description));
+        // Downloaded into this process's temp folder, hashed, then renamed into the store.
+        const dest = join(tmp.dir, `${hash}.${crypto.randomUUID().slice(0, 8)}`);
+        if (!(await remote.getFile(objectPath(hash), dest))) {
+          throw new Error(`object ${hash.slice(0, 12)} is missing on the remote`);
+        }
+        const { hash: actual, bytes } = await hashFile(dest);
+        if (actual !== hash) {
+          Deno.removeSync(dest);
+          throw new Error(
+            `object ${hash.slice(0, 12)} in ${remote.description} is corrupt (hashes to ${
+              actual.slice(0, 12)
+            })`,
+          );
+        }
+        store.adoptFile(dest, hash);
         report.objects++;
-        report.bytes += bytes.length;
+        report.bytes += bytes;
       })();
       fetched.set(hash, p);
     }
@@ -456,7 +537,7 @@ export async function pull(
         `stage result ${key.slice(0, 12)} not pulled: ${(error as Error).message}`,
       );
     }
-  });
+  }).finally(() => tmp.dispose());
   return report;
 }
 
