@@ -236,7 +236,7 @@ Deno.test("runExperiment() with dryRun reports decisions and writes no run", asy
 
 Deno.test("runExperiment() runs independent stages in parallel up to jobs", async () => {
   const stages = ["a", "b", "c", "d"].map((n) =>
-    `  ${n}: { run: "echo ${n}; date +%s%N > t0; sleep 0.3; date +%s%N >> t0; mv t0 t.txt", outs: { t: t.txt } }`
+    `  ${n}: { run: "echo ${n}; date +%s%N > t0; sleep 1; date +%s%N >> t0; mv t0 t.txt", outs: { t: t.txt } }`
   ).join("\n");
   await using p = await tempProject({ "par.yaml": `stages:\n${stages}\n` });
   const report = await p.run("par.yaml", { jobs: 2 });

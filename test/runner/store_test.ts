@@ -80,7 +80,9 @@ Deno.test("Store.readResult() treats a corrupt entry as a miss", async () => {
 const SLOW_STAGE = `export default {
   description: "counts slowly with a checkpoint per step",
   params: { steps: { type: "integer", default: 5, description: "steps" },
-            delay_ms: { type: "integer", default: 150, description: "wait per step" } },
+            delay_ms: { type: "integer", default: 50, description: "wait per step" },
+            hold_at: { type: "integer", default: 2, description: "step to hold at" },
+            hold_file: { type: "string", default: "", description: "hold until it exists" } },
   inputs: { prep: { description: "anything" } },
   outputs: ["out.json"],
   async run(ctx) {
@@ -88,6 +90,11 @@ const SLOW_STAGE = `export default {
     const resumedFrom = state.step;
     ctx.progress.total(ctx.params.steps);
     for (let s = state.step; s < ctx.params.steps; s++) {
+      if (ctx.signal.aborted) return;
+      // Holding makes the test's kill land mid-stage however slow the machine is.
+      while (s === ctx.params.hold_at && ctx.params.hold_file && !ctx.signal.aborted) {
+        try { Deno.statSync(ctx.params.hold_file); break; } catch { await new Promise((r) => setTimeout(r, 20)); }
+      }
       if (ctx.signal.aborted) return;
       await new Promise((r) => setTimeout(r, ctx.params.delay_ms));
       state.values.push(ctx.rng.fork("step" + s).nextUint32());
@@ -108,9 +115,15 @@ stages:
   slow:
     uses: ./slow.ts
     inputs: { prep: "\${stages.prep.outs.p}" }
+    with: { hold_file: "\${params.hold}" }
 `,
     "slow.ts": SLOW_STAGE,
   });
+  const hold = join(p.dir, "go");
+  p.write(
+    "k.yaml",
+    p.read("k.yaml").replace("name: k\n", `name: k\nparams: { hold: "${hold}" }\n`),
+  );
   const args = ["run", join(p.dir, "k.yaml"), "--runs", p.runsDir, "--json"];
   const child = spawnCli(args);
   const checkpoints = join(p.runsDir, ".store/checkpoints");
@@ -126,6 +139,7 @@ stages:
     return 0;
   };
   await waitFor(() => progress() >= 2, "two checkpoints");
+  await new Promise((r) => setTimeout(r, 100));
   child.kill("SIGKILL");
   await child.status;
   await child.stdout.cancel();
@@ -136,12 +150,13 @@ stages:
   assertEquals(killedRecord.status, "running");
   assertEquals(await assertStoreConsistent(join(p.runsDir, ".store")), 1, "only prep is stored");
 
+  Deno.writeTextFileSync(hold, "");
   const rerun = await finish(spawnCli(args));
   assertEquals(rerun.code, 0, rerun.stderr);
   const report = JSON.parse(rerun.stdout);
   assertEquals(report.stages.map((s: { status: string }) => s.status), ["cached", "ran"]);
   const out = JSON.parse(p.read("runs/k/0002/slow/out.json"));
-  assert(out.resumedFrom >= 2, `resumed from step ${out.resumedFrom}`);
+  assertEquals(out.resumedFrom, 2);
   assertEquals(JSON.parse(p.read("runs/k/0001/run.json")).status, "interrupted");
   assertEquals(await assertStoreConsistent(join(p.runsDir, ".store")), 2);
   assertEquals([...Deno.readDirSync(join(p.runsDir, ".store/tmp"))], []);
@@ -161,7 +176,9 @@ Deno.test("Two runners on one store: one computes a stage, the other waits with 
     "c.yaml",
     `name: c
 stages:
-  slow: { run: "sleep 1.5; echo x >> ${counter}; echo done > o.txt", outs: { o: o.txt } }
+  slow: { run: "while [ ! -e ${
+      join(p.dir, "go")
+    } ]; do sleep 0.05; done; echo x >> ${counter}; echo done > o.txt", outs: { o: o.txt } }
 `,
   );
   const args = ["run", join(p.dir, "c.yaml"), "--runs", p.runsDir, "--json"];
@@ -175,7 +192,28 @@ stages:
     }
   }, "the first runner to start its stage");
   const second = spawnCli(args);
-  const [a, b] = await Promise.all([finish(first), finish(second)]);
+  // Release the first runner's stage only once the second one reports that it waits.
+  let secondErr = "";
+  const reader = second.stderr.getReader();
+  const decoder = new TextDecoder();
+  const deadline = Date.now() + 60_000;
+  while (!secondErr.includes("waiting for the store lock")) {
+    if (Date.now() > deadline) throw new Error(`second runner never waited:\n${secondErr}`);
+    const { value, done } = await reader.read();
+    if (done) break;
+    secondErr += decoder.decode(value, { stream: true });
+  }
+  p.write("go", "");
+  const rest = (async () => {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      secondErr += decoder.decode(value, { stream: true });
+    }
+  })();
+  const secondOut = new Response(second.stdout).text();
+  const [a, code, stdout] = await Promise.all([finish(first), second.status, secondOut, rest]);
+  const b = { code: code.code, stdout, stderr: secondErr };
   assertEquals([a.code, b.code], [0, 0], a.stderr + b.stderr);
   assertEquals(p.read("count.txt"), "x\n", "the stage ran exactly once");
   const ra = JSON.parse(a.stdout), rb = JSON.parse(b.stdout);
