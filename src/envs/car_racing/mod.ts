@@ -27,4 +27,5 @@ export {
   type WheelState,
 } from "./car_racing.ts";
 export type { Track, TrackPoint } from "./track.ts";
+export { TrackFollower, type TrackFollowerOptions } from "./driver.ts";
 export { EnvRng } from "./rng.ts";
