@@ -136,3 +136,52 @@ Deno.test("ditto runs and ditto show list and summarise recorded runs", async ()
   assert(one.environment.git === null || typeof one.environment.git.dirty === "boolean");
   assertEquals((await cli(["show", "demo/9", "--runs", p.runsDir])).code, 2);
 });
+
+Deno.test("ditto run on SIGTERM aborts a TypeScript stage through its signal and keeps its checkpoint", async () => {
+  await using p = await tempProject({
+    "t.yaml": "stages:\n  wait:\n    uses: ./wait.ts\n",
+    "wait.ts": `export default {
+  description: "saves a checkpoint, then waits for the abort signal",
+  params: {}, outputs: ["o"],
+  async run(ctx) {
+    await ctx.checkpoints.save("state", { step: 1 });
+    await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+    await ctx.checkpoints.save("state", { step: 2, aborted: true });
+  },
+};
+`,
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-prompt",
+      CLI,
+      "run",
+      join(p.dir, "t.yaml"),
+      "--runs",
+      p.runsDir,
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const checkpoints = join(p.runsDir, ".store/checkpoints");
+  const state = () => {
+    try {
+      for (const key of Deno.readDirSync(checkpoints)) {
+        return JSON.parse(Deno.readTextFileSync(join(checkpoints, key.name, "state")));
+      }
+    } catch {
+      // Not yet.
+    }
+    return undefined;
+  };
+  const start = Date.now();
+  while (!state() && Date.now() - start < 60_000) await new Promise((r) => setTimeout(r, 25));
+  child.kill("SIGTERM");
+  const out = await child.output();
+  assertEquals(out.code, 130);
+  assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)).stages[0].status, "interrupted");
+  assertEquals(state(), { step: 2, aborted: true });
+});
