@@ -106,12 +106,24 @@ export interface ArtifactChange {
   files: FileChange[];
 }
 
+/** One of the two runs compared. */
+export interface RunSide {
+  /** `<experiment>/<NNNN>`. */
+  run: string;
+  /** Its folder. */
+  dir: string;
+  /** Its status. */
+  status: string;
+  /** The run it resumed (`deno task resume`), if any. */
+  resumedFrom?: string;
+}
+
 /** The difference between two runs. */
 export interface RunDiff {
-  /** Run A (`<experiment>/<NNNN>`, folder, status). */
-  a: { run: string; dir: string; status: string };
+  /** Run A (`<experiment>/<NNNN>`, folder, status, the run it resumed if any). */
+  a: RunSide;
   /** Run B. */
-  b: { run: string; dir: string; status: string };
+  b: RunSide;
   /** Experiment parameters and stage parameters (`with:`), other stage settings. */
   params: Change[];
   /** The seed. */
@@ -428,8 +440,8 @@ export function diffRuns(a: LoadedRun, b: LoadedRun, options: DiffOptions = {}):
     code.every((c) => !c.changed) && stages.every((s) => !s.changed) &&
     metrics.every((m) => !m.changed) && artifacts.every((x) => !x.changed);
   return {
-    a: { run: a.name, dir: a.dir, status: ra.status },
-    b: { run: b.name, dir: b.dir, status: rb.status },
+    a: side(a),
+    b: side(b),
     params,
     seed,
     code,
@@ -440,6 +452,13 @@ export function diffRuns(a: LoadedRun, b: LoadedRun, options: DiffOptions = {}):
     artifacts,
     identical,
   };
+}
+
+function side(run: LoadedRun): RunSide {
+  const out: RunSide = { run: run.name, dir: run.dir, status: run.record.status };
+  const from = (run.record as { resumed_from?: { run?: string } }).resumed_from?.run;
+  if (from) out.resumedFrom = from;
+  return out;
 }
 
 /** `npm:yaml@2.9.1` -> `npm:yaml`. */
@@ -484,7 +503,11 @@ function num(v: number | undefined | null): string {
  * @returns Text lines.
  */
 export function formatDiff(diff: RunDiff): string {
-  const lines: string[] = [`diff ${diff.a.run} -> ${diff.b.run}`];
+  const label = (s: RunSide) =>
+    `${s.run}${s.status === "succeeded" ? "" : ` (${s.status})`}${
+      s.resumedFrom ? ` (resumed ${s.resumedFrom})` : ""
+    }`;
+  const lines: string[] = [`diff ${label(diff.a)} -> ${label(diff.b)}`];
   const section = (title: string, rows: string[]) => {
     if (rows.length === 0) return;
     lines.push("", title);
@@ -584,6 +607,38 @@ function imageTag(storeDir: string, content: ContentHash | undefined, path: stri
   }
 }
 
+/** One SVG chart per differing metric: both runs' curves over their steps. */
+function metricCharts(diff: RunDiff): string {
+  const charts: string[] = [];
+  for (const m of diff.metrics.slice(0, 40)) {
+    const sa = readMetrics(diff.a, m.stage)[m.metric] ?? [];
+    const sb = readMetrics(diff.b, m.stage)[m.metric] ?? [];
+    const all = [...sa, ...sb];
+    if (all.length < 2) continue;
+    const [w, h, pad] = [360, 120, 4];
+    const xs = all.map(([x]) => x);
+    const ys = all.map(([, y]) => y);
+    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const px = (x: number) => pad + ((x - x0) / (x1 - x0 || 1)) * (w - 2 * pad);
+    const py = (y: number) => h - pad - ((y - y0) / (y1 - y0 || 1)) * (h - 2 * pad);
+    const line = (series: [number, number][], color: string) =>
+      series.length === 0
+        ? ""
+        : `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${
+          series.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ")
+        }"/>`;
+    charts.push(
+      `<figure><figcaption>${escapeHtml(`${m.stage}.${m.metric}`)} ` +
+        `<span style="color:#1f77b4">${escapeHtml(diff.a.run)}</span> vs ` +
+        `<span style="color:#d62728">${escapeHtml(diff.b.run)}</span> ` +
+        `(${num(y0)} .. ${num(y1)})</figcaption>` +
+        `<svg width="${w}" height="${h}" style="border:1px solid #ccc">` +
+        `${line(sa, "#1f77b4")}${line(sb, "#d62728")}</svg></figure>`,
+    );
+  }
+  return charts.length > 0 ? charts.join("\n") : "<p>No step-wise metrics differ.</p>";
+}
+
 /**
  * Renders a self-contained HTML page: the diff as text plus image artifacts side by side
  * (embedded, so the file can be sent on its own).
@@ -630,6 +685,8 @@ export function diffHtml(diff: RunDiff, options: { runsA: string; runsB: string 
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.4em;vertical-align:top;text-align:left}
 img{max-width:45vw;image-rendering:pixelated;min-width:96px}</style></head>
 <body><h1>diff ${escapeHtml(diff.a.run)} &rarr; ${escapeHtml(diff.b.run)}</h1>
+<h2>Metrics</h2>
+${metricCharts(diff)}
 <h2>Images</h2>
 ${table}
 <h2>All differences</h2>

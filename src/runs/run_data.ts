@@ -90,11 +90,11 @@ export function resolvePair(runsDir: string, refs: string[]): [LoadedRun, Loaded
 /**
  * Reads a stage's step-wise metrics from `metrics/<stage>.jsonl`.
  *
- * @param run The run.
+ * @param run The run (its folder).
  * @param stage The stage name.
  * @returns Series per metric; empty when the stage logged none.
  */
-export function readMetrics(run: LoadedRun, stage: string): MetricSeries {
+export function readMetrics(run: { dir: string }, stage: string): MetricSeries {
   const series: MetricSeries = {};
   let text: string;
   try {

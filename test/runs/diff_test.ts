@@ -77,6 +77,7 @@ Deno.test("diff CLI prints JSON, text with code changes, and an HTML page with b
   const page = await Deno.readTextFile(html);
   assertEquals(page.match(/<img /g)?.length, 2);
   assertMatch(page, /data:image\/png;base64,/);
+  assertEquals(page.match(/<polyline /g)?.length, 2);
   const text = await cli(["diff", "tiny", "--runs", p.runs]);
   assertEquals(text.code, 0, text.stderr);
   assertStringIncludes(text.stdout, "diff tiny/0001 -> tiny/0002");

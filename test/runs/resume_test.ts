@@ -42,6 +42,11 @@ Deno.test("resume continues a SIGKILLed run from its checkpoint with its recorde
   assertEquals(killed.status, "interrupted");
   const resumed = JSON.parse(await Deno.readTextFile(join(report.dir, "run.json")));
   assertEquals(resumed.resumed_from.run, "tiny/0001");
+  const diff = await cli(["diff", "tiny", "--runs", p.runs]);
+  assert(
+    diff.stdout.startsWith("diff tiny/0001 (interrupted) -> tiny/0002 (resumed tiny/0001)"),
+    diff.stdout,
+  );
   const fit = resumed.stages.find((s: { name: string }) => s.name === "fit");
   assert(fit.facts.resumed_from >= 3, JSON.stringify(fit.facts));
   // The same outputs as an uninterrupted run with the same parameters and seed.
