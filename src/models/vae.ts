@@ -224,13 +224,7 @@ export class ConvVAE {
     checkFrames(x, "train VAE");
     const batch = x.shape[0];
     // A fresh, seeded draw per step keeps runs reproducible.
-    const eps = tf.randomNormal(
-      [batch, this.zSize],
-      0,
-      1,
-      "float32",
-      this.#noiseSeed(),
-    ) as tf.Tensor2D;
+    const eps = this.nextNoise(batch);
     let rec: tf.Scalar | undefined;
     let kl: tf.Scalar | undefined;
     const loss = this.#optimizer.minimize(
@@ -252,6 +246,55 @@ export class ConvVAE {
     };
     tf.dispose([loss, rec!, kl!]);
     return values;
+  }
+
+  /** The reparameterisation noise of the next training step, [batch, zSize] (seeded by step). */
+  nextNoise(batch: number): tf.Tensor2D {
+    return tf.randomNormal([batch, this.zSize], 0, 1, "float32", this.#noiseSeed()) as tf.Tensor2D;
+  }
+
+  /**
+   * Gradients of the loss for a batch with noise `eps`, in the order of
+   * {@linkcode ConvVAE.trainableWeights}, without updating anything (data-parallel training
+   * computes these in Workers).
+   */
+  gradients(x: tf.Tensor4D, eps: tf.Tensor2D): { grads: tf.Tensor[]; losses: VAELosses } {
+    checkFrames(x, "compute VAE gradients");
+    const variables = this.#trainableVariables();
+    let rec: tf.Scalar | undefined;
+    let kl: tf.Scalar | undefined;
+    const { value, grads } = tf.variableGrads(() => {
+      const terms = this.lossTerms(x, eps);
+      rec = tf.keep(terms.rec);
+      kl = tf.keep(terms.kl);
+      return terms.loss;
+    }, variables);
+    const losses = {
+      loss: value.dataSync()[0],
+      reconstruction: rec!.dataSync()[0],
+      kl: kl!.dataSync()[0],
+    };
+    tf.dispose([value, rec!, kl!]);
+    return { grads: variables.map((v) => grads[v.name]), losses };
+  }
+
+  /** One Adam step with given gradients (order of {@linkcode ConvVAE.trainableWeights}). */
+  applyGradients(grads: tf.Tensor[]): void {
+    const variables = this.#trainableVariables();
+    if (grads.length !== variables.length) {
+      throw new RangeError(
+        `Cannot apply VAE gradients: got ${grads.length} tensors, expected ${variables.length}`,
+      );
+    }
+    const named: tf.NamedTensorMap = {};
+    variables.forEach((v, i) => named[v.name] = grads[i]);
+    this.#optimizer.applyGradients(named);
+    this.#step++;
+  }
+
+  /** The trainable weights (encoder then decoder), as the optimizer sees them. */
+  get trainableWeights(): tf.Variable[] {
+    return this.#trainableVariables();
   }
 
   /** Saves the encoder and decoder to `dir/encoder/` and `dir/decoder/` (layers format). */

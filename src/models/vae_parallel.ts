@@ -1,0 +1,160 @@
+/**
+ * Data-parallel ConvVAE training: each step splits the batch between the main thread and
+ * helper Workers, each computes the gradients of its share on its own tfjs backend (one core
+ * each), and the main thread averages them (weighted by share size) and takes the Adam step.
+ * The helpers get the current weights with every step, so they hold no state of their own.
+ *
+ * ```ts
+ * import { ConvVAE } from "./vae.ts";
+ * import { ParallelVAETrainer } from "./vae_parallel.ts";
+ * const vae = new ConvVAE();
+ * const trainer = await ParallelVAETrainer.create(vae, { workers: 2 });
+ * // const losses = await trainer.trainStep(frames);
+ * trainer.close();
+ * ```
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackendName } from "./backend/mod.ts";
+import type { ConvVAE, VAELosses } from "./vae.ts";
+
+/** Options of {@linkcode ParallelVAETrainer.create}. */
+export interface ParallelVAETrainerOptions {
+  /** Threads sharing each batch, the main thread included; default 2. */
+  workers?: number;
+  /** Backend of the helper Workers; default "wasm". */
+  backend?: BackendName;
+}
+
+interface StepReply {
+  type: "grads";
+  grads: Float32Array[];
+  losses: VAELosses;
+}
+
+/** Splits VAE training steps across the main thread and helper Workers. */
+export class ParallelVAETrainer {
+  readonly #vae: ConvVAE;
+  readonly #helpers: Worker[];
+
+  private constructor(vae: ConvVAE, helpers: Worker[]) {
+    this.#vae = vae;
+    this.#helpers = helpers;
+  }
+
+  /** Starts `workers - 1` helper Workers for `vae` and waits until they are ready. */
+  static async create(
+    vae: ConvVAE,
+    options: ParallelVAETrainerOptions = {},
+  ): Promise<ParallelVAETrainer> {
+    const workers = options.workers ?? 2;
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new RangeError(`Cannot start VAE trainer: workers must be >= 1, got ${workers}`);
+    }
+    const helpers: Worker[] = [];
+    try {
+      for (let i = 1; i < workers; i++) {
+        const worker = new Worker(new URL("./vae_worker.ts", import.meta.url).href, {
+          type: "module",
+        });
+        helpers.push(worker);
+        worker.postMessage({
+          type: "init",
+          backend: options.backend ?? "wasm",
+          zSize: vae.zSize,
+          klTolerance: vae.klTolerance,
+        });
+        await reply(worker, "ready");
+      }
+    } catch (error) {
+      for (const worker of helpers) worker.terminate();
+      throw error;
+    }
+    return new ParallelVAETrainer(vae, helpers);
+  }
+
+  /** One Adam step on a batch, computed in parallel; same losses as `ConvVAE.trainStep`. */
+  async trainStep(x: tf.Tensor4D): Promise<VAELosses> {
+    const eps = this.#vae.nextNoise(x.shape[0]);
+    const { grads, losses } = await this.gradients(x, eps);
+    eps.dispose();
+    this.#vae.applyGradients(grads);
+    tf.dispose(grads);
+    return losses;
+  }
+
+  /**
+   * The batch-mean gradients for noise `eps` (as `ConvVAE.gradients`), each thread computing
+   * those of its share of the batch.
+   */
+  async gradients(
+    x: tf.Tensor4D,
+    eps: tf.Tensor2D,
+  ): Promise<{ grads: tf.Tensor[]; losses: VAELosses }> {
+    const vae = this.#vae;
+    const batch = x.shape[0];
+    const shares = this.#helpers.length + 1;
+    if (batch < shares) {
+      throw new RangeError(`Cannot split a batch of ${batch} across ${shares} threads`);
+    }
+    const bounds = Array.from({ length: shares + 1 }, (_, i) => Math.round((i * batch) / shares));
+    const frame = 64 * 64 * 3;
+    const weights = vae.trainableWeights.map((v) => v.dataSync() as Float32Array);
+    const xData = x.dataSync() as Float32Array;
+    const epsData = eps.dataSync() as Float32Array;
+    const pending = this.#helpers.map((worker, i) => {
+      const [from, to] = [bounds[i + 1], bounds[i + 2]];
+      worker.postMessage({
+        type: "step",
+        weights,
+        x: xData.slice(from * frame, to * frame),
+        eps: epsData.slice(from * vae.zSize, to * vae.zSize),
+        batch: to - from,
+      });
+      return reply(worker, "grads") as Promise<StepReply>;
+    });
+    const mainX = tf.slice(x, [0, 0, 0, 0], [bounds[1], 64, 64, 3]);
+    const mainEps = tf.slice(eps, [0, 0], [bounds[1], vae.zSize]);
+    const own = vae.gradients(mainX, mainEps);
+    tf.dispose([mainX, mainEps]);
+    const replies = await Promise.all(pending);
+    // Each share's gradients are means over its rows: weight them by their share of the batch.
+    const weightOf = (i: number) => (bounds[i + 1] - bounds[i]) / batch;
+    const grads = tf.tidy(() =>
+      own.grads.map((g, k) => {
+        let sum = tf.mul(g, weightOf(0));
+        replies.forEach((r, i) => {
+          sum = tf.add(sum, tf.mul(tf.tensor(r.grads[k], g.shape), weightOf(i + 1)));
+        });
+        return sum;
+      })
+    );
+    tf.dispose(own.grads);
+    const all = [own.losses, ...replies.map((r) => r.losses)];
+    const mean = (key: keyof VAELosses) => all.reduce((sum, l, i) => sum + l[key] * weightOf(i), 0);
+    return {
+      grads,
+      losses: { loss: mean("loss"), reconstruction: mean("reconstruction"), kl: mean("kl") },
+    };
+  }
+
+  /** Stops the helper Workers. */
+  close(): void {
+    for (const worker of this.#helpers) worker.terminate();
+  }
+}
+
+function reply(worker: Worker, type: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (event) => {
+      if (event.data?.type === "error") reject(new Error(event.data.message));
+      else if (event.data?.type === type) resolve(event.data);
+      else reject(new Error(`Cannot train VAE in parallel: unexpected reply ${event.data?.type}`));
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      reject(new Error(`Cannot train VAE in parallel: worker failed: ${event.message}`));
+    };
+  });
+}
