@@ -458,6 +458,35 @@ export class MdnRnn {
     return Promise.resolve();
   }
 
+  /** A copy of the Adam state (for checkpoints): steps taken and the moment estimates. */
+  optimizerState(): { step: number; m: MdnRnnWeights; v: MdnRnnWeights } {
+    const copy = (w: MdnRnnWeights) =>
+      Object.fromEntries(WEIGHT_NAMES.map((k) => [k, w[k].slice()])) as unknown as MdnRnnWeights;
+    return { step: this.step, m: copy(this.adamM), v: copy(this.adamV) };
+  }
+
+  /** Restores an Adam state saved by {@linkcode optimizerState} (sizes are checked). */
+  setOptimizerState(state: { step: number; m: MdnRnnWeights; v: MdnRnnWeights }): void {
+    for (const k of WEIGHT_NAMES) {
+      if (
+        state.m[k]?.length !== this.weights[k].length ||
+        state.v[k]?.length !== this.weights[k].length
+      ) {
+        throw new RangeError(`Cannot set the MDN-RNN optimizer state: ${k} has another size`);
+      }
+    }
+    if (!Number.isInteger(state.step) || state.step < 0) {
+      throw new RangeError(`Cannot set the MDN-RNN optimizer state: step ${state.step}`);
+    }
+    this.step = state.step;
+    const copy = (w: MdnRnnWeights) =>
+      Object.fromEntries(
+        WEIGHT_NAMES.map((k) => [k, Float32Array.from(w[k])]),
+      ) as unknown as MdnRnnWeights;
+    this.adamM = copy(state.m);
+    this.adamV = copy(state.v);
+  }
+
   /** Applies gradients: element-wise clip to [-gradClip, gradClip], then one Adam step. */
   applyGradients(grads: MdnRnnWeights): void {
     const { learningRate: lr, gradClip } = this.config;

@@ -116,6 +116,13 @@ Deno.test("MdnRnn.trainStep() lowers the loss on a small predictable sequence ta
   for (let i = 0; i < 150; i++) last = rnn.trainStep(seqs).loss;
   assert.ok(last < first - 1, `loss went from ${first} to ${last}`);
   assert.equal(rnn.step, 151);
+  // Resuming from the weights and the optimizer state continues exactly.
+  const resumed = new MdnRnn(cfg);
+  resumed.setWeights(rnn.weights);
+  resumed.setOptimizerState(rnn.optimizerState());
+  rnn.trainStep(seqs);
+  resumed.trainStep(seqs);
+  assert.deepEqual(resumed.weights, rnn.weights);
 });
 
 Deno.test("MdnRnn.stepState() reproduces the sequence forward pass and its mixtures", async () => {
