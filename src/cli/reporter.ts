@@ -116,6 +116,10 @@ export class HumanReporter implements RunObserver {
     for (const name of this.#running.keys()) this.line(`  … ${this.#progressText(name)}`);
   };
 
+  planned(stages: string[]): void {
+    this.#width = Math.max(8, ...stages.map((s) => s.length));
+  }
+
   runStarted(info: { experiment: string; run: number; dir: string; stages: number }): void {
     this.#width = Math.max(this.#width, 8);
     this.line(`${info.experiment} run ${info.run}: ${info.stages} stages -> ${info.dir}`);

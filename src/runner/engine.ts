@@ -82,6 +82,8 @@ export interface ProgressState {
 
 /** Receives events while an experiment runs (the CLI prints them). */
 export interface RunObserver {
+  /** The stages about to be decided, in order (also for dry runs). */
+  planned?(stages: string[]): void;
   /** The run folder was created. */
   runStarted?(info: { experiment: string; run: number; dir: string; stages: number }): void;
   /** A stage starts executing, with the reason. */
@@ -389,6 +391,7 @@ class Engine {
       : collectEnvironment(dirname(exp.file), { gitMemo: this.#store.memoPath("git.json") });
     trace("environment started");
     for (const stage of exp.stages) this.#reports.set(stage.name, emptyReport(stage));
+    this.#options.observer?.planned?.(exp.stages.map((s) => s.name));
     if (!dry) {
       trace("engine ready");
       this.#store.sweepTemp();
