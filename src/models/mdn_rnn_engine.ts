@@ -70,9 +70,11 @@ const PROF = {
   on: false,
   last: 0,
   acc: {} as Record<string, number>,
+  /** Starts timing a step. */
   start() {
     if (this.on) this.last = performance.now();
   },
+  /** Adds the time since the last mark to phase `name`. */
   mark(name: string) {
     if (!this.on) return;
     const now = performance.now();
@@ -131,7 +133,9 @@ export function headPermutation(dims: MdnRnnDims): Int32Array {
 
 /** Computes MDN-RNN losses and gradients with the SIMD kernels (one per thread/Worker). */
 export class MdnRnnEngine {
+  /** Network sizes. */
   readonly dims: MdnRnnDims;
+  /** Head outputs: zSize * mixtures * 3 (+ 1 reward logit). */
   readonly outputs: number;
   private k: RnnKernels;
   private shapeKey = "";
@@ -599,7 +603,9 @@ export class MdnRnnEngine {
  * optionally the head. Packed weights are reused until the weights' version changes.
  */
 export class MdnRnnStepper {
+  /** Network sizes. */
   readonly dims: MdnRnnDims;
+  /** Head outputs: zSize * mixtures * 3 (+ 1 reward logit). */
   readonly outputs: number;
   private k: RnnKernels;
   private rows = -1;
