@@ -513,6 +513,9 @@ export class CarRacing {
   }
 }
 
+const ACTION_NAMES = ["steer", "gas", "brake"];
+const ACTION_LOW = [-1, 0, 0];
+
 /**
  * Checks and clips an action.
  *
@@ -528,15 +531,13 @@ export function validateAction(action: Action): [number, number, number] {
     throw new TypeError(`Cannot step: action must be [steer, gas, brake], got ${got}`);
   }
   const out: [number, number, number] = [0, 0, 0];
-  const names = ["steer", "gas", "brake"];
-  const lo = [-1, 0, 0];
   for (let i = 0; i < 3; i++) {
     const v = action[i];
     if (typeof v !== "number") {
-      throw new TypeError(`Cannot step: action ${names[i]} is ${typeof v}, not a number`);
+      throw new TypeError(`Cannot step: action ${ACTION_NAMES[i]} is ${typeof v}, not a number`);
     }
-    if (Number.isNaN(v)) throw new RangeError(`Cannot step: action ${names[i]} is NaN`);
-    out[i] = Math.min(Math.max(v, lo[i]), 1);
+    if (Number.isNaN(v)) throw new RangeError(`Cannot step: action ${ACTION_NAMES[i]} is NaN`);
+    out[i] = Math.min(Math.max(v, ACTION_LOW[i]), 1);
   }
   return out;
 }
