@@ -84,6 +84,11 @@ export interface DriverRunOptions {
   onStep?: (view: StepView) => void;
   /** Stops the run (throws the reason) between steps. */
   signal?: AbortSignal;
+  /**
+   * End an episode early (as truncated) after this many consecutive steps without a new tile
+   * (no positive reward); 0 or absent: never. Saves the steps of a car stuck on the grass.
+   */
+  noProgressSteps?: number;
 }
 
 const FRAME_BYTES = 64 * 64 * 3;
@@ -198,6 +203,8 @@ export class ControllerDriver {
     const slotReturn = new Float64Array(slots);
     const slotSteps = new Int32Array(slots);
     const slotReward = new Float32Array(slots);
+    const slotIdle = new Int32Array(slots);
+    const patience = options.noProgressSteps ?? 0;
     let state: MdnRnnState | undefined = rnn?.initialState(slots);
     const zAll = new Float32Array(slots * Z);
     const aAll = new Float32Array(slots * ACTION_SIZE);
@@ -214,6 +221,7 @@ export class ControllerDriver {
       slotReturn[s] = 0;
       slotSteps[s] = 0;
       slotReward[s] = 0;
+      slotIdle[s] = 0;
       if (state) {
         state.h.fill(0, s * H, (s + 1) * H);
         state.c.fill(0, s * H, (s + 1) * H);
@@ -275,7 +283,9 @@ export class ControllerDriver {
         slotSteps[s]++;
         slotReward[s] = result.reward;
         slotObs[s] = result.observation;
-        if (result.terminated || result.truncated) {
+        slotIdle[s] = result.reward > 0 ? 0 : slotIdle[s] + 1;
+        const stuck = patience > 0 && slotIdle[s] >= patience;
+        if (result.terminated || result.truncated || stuck) {
           outcomes[slotJob[s]] = {
             return: slotReturn[s],
             length: slotSteps[s],

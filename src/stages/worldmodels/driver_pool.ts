@@ -76,8 +76,12 @@ export class DriverPool {
   async run(
     candidates: readonly ArrayLike<number>[],
     jobs: readonly EpisodeJob[],
+    options: { noProgressSteps?: number } = {},
   ): Promise<EpisodeOutcome[]> {
-    if (this.#local) return await this.#local.run(candidates, jobs, { signal: this.#signal });
+    const noProgressSteps = options.noProgressSteps;
+    if (this.#local) {
+      return await this.#local.run(candidates, jobs, { signal: this.#signal, noProgressSteps });
+    }
     const packed = candidates.map((c) => Float32Array.from(c));
     const W = this.#workers.length;
     const parts = this.#workers.map((_, w) => jobs.filter((_, i) => i % W === w));
@@ -88,6 +92,7 @@ export class DriverPool {
           id: this.#nextId++,
           candidates: packed,
           jobs: parts[w],
+          noProgressSteps,
         }, "done").then((reply) => reply.outcomes!)
       ),
     );

@@ -14,7 +14,13 @@ import { ControllerDriver, type DriverConfig, type EpisodeJob } from "./driver.t
 /** A message to the worker. */
 export type DriverWorkerRequest =
   | { type: "init"; config: DriverConfig }
-  | { type: "run"; id: number; candidates: Float32Array[]; jobs: EpisodeJob[] };
+  | {
+    type: "run";
+    id: number;
+    candidates: Float32Array[];
+    jobs: EpisodeJob[];
+    noProgressSteps?: number;
+  };
 
 /** The worker's global scope, typed without the worker lib so `deno check src/` stays one program. */
 const scope = self as unknown as {
@@ -44,7 +50,9 @@ scope.onmessage = async (event: MessageEvent<DriverWorkerRequest>) => {
     if (driver === undefined) {
       throw new Error("Cannot run episodes: the worker was not initialised");
     }
-    const outcomes = await (await driver).run(message.candidates, message.jobs);
+    const outcomes = await (await driver).run(message.candidates, message.jobs, {
+      noProgressSteps: message.noProgressSteps,
+    });
     scope.postMessage({ type: "done", id: message.id, outcomes });
   } catch (error) {
     scope.postMessage({ type: "error", id: message.id, message: describe(error) });

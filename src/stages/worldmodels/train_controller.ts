@@ -62,6 +62,8 @@ export interface TrainControllerParams {
   sigma0: number;
   /** Step limit of a training episode. */
   max_steps: number;
+  /** End a training episode after this many steps without a new tile (0: never). */
+  no_progress_steps: number;
   /** Generations between evaluations of the mean (0 = only after the last). */
   eval_every: number;
   /** Episodes of each evaluation of the mean. */
@@ -210,7 +212,9 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
           jobs.push({ candidate: c, seed: trainEpisodeSeed(ctx.seed, g, j) });
         }
       }
-      const outcomes = await pool.run(candidates, jobs);
+      const outcomes = await pool.run(candidates, jobs, {
+        noProgressSteps: p.no_progress_steps,
+      });
       const fitness = candidates.map((_, c) => {
         let sum = 0;
         for (let j = 0; j < p.episodes_per_candidate; j++) {
@@ -306,6 +310,13 @@ export default defineStage<TrainControllerParams>({
       default: 1000,
       min: 1,
       description: "step limit of a training episode",
+    },
+    no_progress_steps: {
+      type: "integer",
+      default: 0,
+      min: 0,
+      description:
+        "end a training episode after this many steps without a new tile (0: never; evaluations of the mean run in full)",
     },
     eval_every: {
       type: "integer",
