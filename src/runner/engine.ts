@@ -135,6 +135,7 @@ function trace(phase: string): void {
 
 const PROJECT_ROOT = dirname(dirname(dirname(fromFileUrl(import.meta.url))));
 const DEFAULT_CONFIG = join(PROJECT_ROOT, "deno.json");
+const RUNNER_DIR = dirname(fromFileUrl(import.meta.url));
 
 class Semaphore {
   #free: number;
@@ -175,6 +176,8 @@ class ModuleCatalog {
       memoPath: join(memoDir, "code.json"),
       imports,
       importMapDir: dirname(config),
+      // The runner's own modules (stage.ts, rng.ts, ...) are infrastructure, not stage code.
+      exclude: [RUNNER_DIR],
     });
     this.#metaPath = join(memoDir, "meta.json");
     try {

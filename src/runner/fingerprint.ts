@@ -26,6 +26,11 @@ export interface CodeFingerprinterOptions {
   imports?: Record<string, string>;
   /** Folder the import map's relative targets are relative to. */
   importMapDir?: string;
+  /**
+   * Folders whose modules are infrastructure, not stage code (the runner itself): they are
+   * neither hashed nor followed. A change there that alters results must bump `KEY_VERSION`.
+   */
+  exclude?: string[];
 }
 
 type MemoEntry = [statKey: string, hash: string, specifiers: string[]];
@@ -57,12 +62,14 @@ export class CodeFingerprinter {
   #dirty = false;
   #imports: Record<string, string>;
   #importMapDir: string;
+  #exclude: string[];
 
   /** @param options Memo location and import map. */
   constructor(options: CodeFingerprinterOptions = {}) {
     this.#memoPath = options.memoPath;
     this.#imports = options.imports ?? {};
     this.#importMapDir = options.importMapDir ?? Deno.cwd();
+    this.#exclude = (options.exclude ?? []).map((d) => (d.endsWith("/") ? d : `${d}/`));
     if (this.#memoPath) {
       try {
         this.#memo = JSON.parse(Deno.readTextFileSync(this.#memoPath));
@@ -129,6 +136,7 @@ export class CodeFingerprinter {
       const file = queue.pop()!;
       if (seen.has(file)) continue;
       seen.add(file);
+      if (file !== entry && this.#exclude.some((d) => file.startsWith(d))) continue;
       let scanned;
       try {
         scanned = await this.#scan(file);

@@ -56,3 +56,15 @@ Deno.test("CodeFingerprinter.fingerprint() follows local imports, maps bare ones
   assertEquals(after.files["main.ts"], before.files["main.ts"]);
   assertEquals(after.files["../shared/y.ts"] !== before.files["../shared/y.ts"], true);
 });
+
+Deno.test("CodeFingerprinter.fingerprint() skips excluded infrastructure folders", async () => {
+  await using p = await tempProject({
+    "stage.ts": `import { defineStage } from "./runner/mod.ts";\nimport { f } from "./lib.ts";\n`,
+    "lib.ts": "export const f = 1;\n",
+    "runner/mod.ts": `export * from "./engine.ts";\n`,
+    "runner/engine.ts": "export const e = 1;\n",
+  });
+  const fp = new CodeFingerprinter({ exclude: [join(p.dir, "runner")] });
+  const result = await fp.fingerprint(join(p.dir, "stage.ts"));
+  assertEquals(Object.keys(result.files), ["lib.ts", "stage.ts"]);
+});
