@@ -350,6 +350,11 @@ const SLACK_MS = 5_000;
  */
 export function collectGarbage(runsDir: string, options: GcOptions = {}): GcReport {
   const root = storeRoot(runsDir);
+  try {
+    Deno.statSync(join(root, "objects"));
+  } catch {
+    throw new UsageError(`Cannot collect garbage: no store in ${runsDir}`);
+  }
   const store = new Store(root);
   const dryRun = options.dryRun ?? false;
   const gcStart = Date.now();

@@ -374,6 +374,11 @@ export async function push(
   remote: RemoteBackend,
   options: TransferOptions = {},
 ): Promise<TransferReport> {
+  try {
+    Deno.statSync(join(runsDir, ".store", "results"));
+  } catch {
+    throw new UsageError(`Cannot push: no store in ${runsDir}`);
+  }
   const store = new Store(join(runsDir, ".store"));
   const report: TransferReport = {
     remote: remote.description,
