@@ -1,10 +1,12 @@
 /**
  * Throughput of the World Models ConvVAE on the wasm backend (with ditto's fast kernels):
  * `vae_train_images_per_s` (Adam steps, batch 100) and `vae_encode_images_per_s` (mu and logvar,
- * batch 100). Prints JSON lines; the PyTorch anchor is run by bench/main.ts in the same run.
+ * batch 100), and `vae_train_2workers_images_per_s` (the same steps split between the main thread and
+ * one Worker by `ParallelVAETrainer`; `--no-parallel` skips it). Prints JSON lines; the PyTorch
+ * anchor is run by bench/main.ts in the same run.
  *
  * ```sh
- * deno run -A bench/models_vae_bench.ts [--steps 5] [--encodes 10]
+ * deno run -A bench/models_vae_bench.ts [--steps 5] [--encodes 10] [--no-parallel]
  * ```
  *
  * @module
@@ -12,6 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/models/backend/mod.ts";
 import { ConvVAE } from "../src/models/vae.ts";
+import { ParallelVAETrainer } from "../src/models/vae_parallel.ts";
 
 const BATCH = 100;
 
@@ -62,6 +65,24 @@ for (let i = 0; i < option("encodes", 10); i++) {
 const encodeRate = BATCH / (median(encodeTimes) / 1000);
 console.error(`[vae bench] encode ms: ${encodeTimes.map((t) => t.toFixed(1)).join(" ")}`);
 emit("vae_encode_images_per_s", encodeRate, "images/s", { batch: BATCH, backend: info.name });
+
+if (!Deno.args.includes("--no-parallel")) {
+  const trainer = await ParallelVAETrainer.create(vae, { workers: 2 });
+  await trainer.trainStep(x); // warm-up of the Worker
+  const times: number[] = [];
+  for (let i = 0; i < option("steps", 5); i++) {
+    const t0 = performance.now();
+    await trainer.trainStep(x);
+    times.push(performance.now() - t0);
+  }
+  trainer.close();
+  console.error(`[vae bench] 2-thread train step ms: ${times.map((t) => t.toFixed(0)).join(" ")}`);
+  emit("vae_train_2workers_images_per_s", BATCH / (median(times) / 1000), "images/s", {
+    batch: BATCH,
+    backend: info.name,
+    workers: 2,
+  });
+}
 
 x.dispose();
 vae.dispose();
