@@ -2,8 +2,15 @@
  * The TypeScript stage interface: what a `uses:` module exports and what it receives.
  *
  * A stage module's default export is a {@linkcode StageModule}. The runner imports it once to
- * read its declared parameters, inputs and outputs (cached by code fingerprint afterwards), and
- * runs it in a child `deno run` process (the stage host) that builds a {@linkcode StageContext}.
+ * read its declared parameters, inputs and outputs (cached by code fingerprint afterwards), so
+ * a module must not do work at import time. It runs the stage in a child `deno run` process
+ * (the stage host, with the project's deno.json) that builds a {@linkcode StageContext}; the
+ * child's cwd is the stage's empty work dir, and `console.log` output goes to the stage log.
+ *
+ * The cache key of a TypeScript stage covers: the content of every local module reachable from
+ * it by static or literal dynamic imports (type-only imports and the runner's own `src/runner/`
+ * excepted), the versions of the npm/jsr packages it imports, the stage name, its resolved
+ * parameters, the experiment seed, and the content of its inputs and deps.
  *
  * ```yaml
  * stages:
