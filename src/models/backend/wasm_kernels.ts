@@ -464,15 +464,38 @@ function makeConv2D(stock: KernelConfig): KernelConfig["kernelFunc"] {
         args as unknown as Parameters<KernelConfig["kernelFunc"]>[0],
       ) as TensorInfo;
     }
+    // out^T [co, n] = W^T [co, k] x x^T [k, n]: XNNPACK packs the right-hand operand on every
+    // call, and x^T is far smaller than the (fresh every training step) filter.
     const backend = args.backend;
-    const x2d = reshape(backend, x, [1, n, kh * kw * ci]);
-    const w2d = reshape(backend, filter, [1, kh * kw * ci, co]);
-    const product = run(backend, "BatchMatMul", { a: x2d, b: w2d }, {
+    const k = kh * kw * ci;
+    const wT = backend.makeOutput([1, co, k], "float32");
+    const xT = backend.makeOutput([1, k, n], "float32");
+    {
+      const wv = heapView(backend, filter);
+      const t = heapView(backend, wT);
+      for (let r = 0; r < k; r++) {
+        for (let c = 0; c < co; c++) t[c * k + r] = wv[r * co + c];
+      }
+      const xv = heapView(backend, x);
+      const u = heapView(backend, xT);
+      for (let b = 0; b < n; b++) {
+        for (let r = 0; r < k; r++) u[r * n + b] = xv[b * k + r];
+      }
+    }
+    const productT = run(backend, "BatchMatMul", { a: wT, b: xT }, {
       transposeA: false,
       transposeB: false,
     });
-    const out = reshape(backend, product, [n, 1, 1, co]);
-    dispose(backend, x2d, w2d, product);
+    dispose(backend, wT, xT);
+    const out = backend.makeOutput([n, 1, 1, co], "float32");
+    {
+      const src = heapView(backend, productT);
+      const dst = heapView(backend, out);
+      for (let c = 0; c < co; c++) {
+        for (let b = 0; b < n; b++) dst[b * co + c] = src[c * n + b];
+      }
+    }
+    dispose(backend, productT);
     return out;
   };
   return kernel as unknown as KernelConfig["kernelFunc"];

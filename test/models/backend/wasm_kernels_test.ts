@@ -146,3 +146,21 @@ Deno.test("wasm convolution gradient kernels release their intermediate tensors"
   assert.equal(tf.memory().numBytes, before);
   assert.equal(backend.dataIdMap.numDataIds(), dataBefore);
 });
+
+Deno.test("wasm Conv2D with a single output position matches the cpu backend", async () => {
+  const forward = () =>
+    tf.tidy(() =>
+      tf.conv2d(
+        tf.tensor(values([3, 5, 5, 4], 6), [3, 5, 5, 4]) as tf.Tensor4D,
+        tf.tensor(values([5, 5, 4, 7], 7), [5, 5, 4, 7]) as tf.Tensor4D,
+        2,
+        "valid",
+      ).dataSync() as Float32Array
+    );
+  await initBackend({ backend: "cpu" });
+  const reference = forward();
+  await initBackend({ backend: "wasm" });
+  const fast = forward();
+  assert.equal(fast.length, 21);
+  assert.ok(maxAbsDiff(fast, reference) < 1e-4);
+});
