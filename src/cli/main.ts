@@ -277,6 +277,7 @@ async function commandShow(args: string[]): Promise<number> {
     if (s.facts && Object.keys(s.facts).length > 0) {
       print(`  ${"".padEnd(width)} facts    ${JSON.stringify(s.facts)}`);
     }
+    if (s.error) print(`  ${"".padEnd(width)} error    ${s.error.split("\n")[0]}`);
   }
   return 0;
 }
