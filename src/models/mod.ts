@@ -4,6 +4,8 @@
  * @module
  */
 export * from "./backend/mod.ts";
+export * from "./vae.ts";
+export * from "./vae_parallel.ts";
 export * from "./lstm.ts";
 export * from "./mdn_rnn.ts";
 export * from "./controller.ts";

@@ -8,3 +8,4 @@
  */
 export * from "./backend.ts";
 export { registerWasmKernels, WASM_KERNEL_CONFIGS, wasmKernelTuning } from "./wasm_kernels.ts";
+export { fileHandler, WEIGHTS_FILE } from "./layers_io.ts";
