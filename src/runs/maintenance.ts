@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { hashFile } from "../runner/hash.ts";
 import type { ContentHash, Manifest } from "../runner/hash.ts";
 import { type RunRecord, UsageError } from "../runner/mod.ts";
+import { recoverStaleRuns } from "../runner/run_folder.ts";
 import { type StageResultEntry, Store } from "../runner/store.ts";
 import { storeRoot } from "./run_data.ts";
 
@@ -276,6 +277,8 @@ function listRunEntries(runsDir: string): RunEntry[] {
   for (const exp of experiments) {
     if (!exp.isDirectory || exp.name.startsWith(".")) continue;
     const expDir = join(runsDir, exp.name);
+    // Runs of killed runners become `interrupted` first (their unrecorded work is protected).
+    recoverStaleRuns(expDir);
     for (const entry of Deno.readDirSync(expDir)) {
       if (!entry.isDirectory || !/^\d{4,}$/.test(entry.name)) continue;
       const dir = join(expDir, entry.name);
@@ -411,13 +414,11 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
   }
   const held = heldKeyLocks(root);
   for (const k of held.keys) keys.add(k);
-  for (const key of keys) {
-    const entry = store.readResult(key);
-    if (entry) resultObjects(store, entry, objects);
-  }
 
-  // 3. Anything changed since the earliest active runner started may be in use, and so may
-  // anything changed after this gc started (a runner that started meanwhile).
+  // 3. What may be in use or unrecorded: anything changed since the earliest active runner
+  // started or after this gc started (a runner that started meanwhile), and anything changed
+  // while a kept interrupted run was running (a killed runner may not have recorded its last
+  // finished stages in run.json).
   let since = held.since;
   for (const r of active) {
     const started = r.record ? Date.parse(r.record.started) : Deno.statSync(r.dir).mtime?.getTime();
@@ -425,6 +426,10 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
   }
   const busy = since !== Infinity;
   const cutoff = busy ? Math.min(since - SLACK_MS, gcStart) : gcStart;
+  const windows = kept.filter((r) => r.record?.status === "interrupted").map((r) => [
+    Date.parse(r.record!.started) - SLACK_MS,
+    r.record!.finished ? Date.parse(r.record!.finished) + SLACK_MS : gcStart,
+  ]);
   const recent = (path: string): boolean => {
     let info: Deno.FileInfo;
     try {
@@ -433,17 +438,11 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
       return true; // Gone or moving: not ours to judge.
     }
     const changed = Math.max(info.ctime?.getTime() ?? 0, info.mtime?.getTime() ?? 0);
-    return changed >= cutoff;
+    return changed >= cutoff || windows.some(([a, b]) => changed >= a && changed <= b);
   };
 
-  // 4. Remove: run folders first, then results (so a result never outlives its objects), then
-  // objects, checkpoints and leftovers of killed writers.
-  for (const r of removed) {
-    report.runsRemoved.push(`${r.experiment}/${String(r.number).padStart(4, "0")}`);
-    if (dryRun) continue;
-    report.bytesFreed += freedBytes(r.dir);
-    Deno.removeSync(r.dir, { recursive: true });
-  }
+  // 4. Results to keep: those of kept runs, and recent ones; then every object they need.
+  const doomedResults: string[] = [];
   for (const { name, path } of sharded(join(root, "results"))) {
     const match = name.match(RESULT);
     if (!match) {
@@ -456,9 +455,26 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
     }
     if (keys.has(match[1])) continue;
     if (recent(path)) {
+      keys.add(match[1]);
       report.protected++;
       continue;
     }
+    doomedResults.push(path);
+  }
+  for (const key of keys) {
+    const entry = store.readResult(key);
+    if (entry) resultObjects(store, entry, objects);
+  }
+
+  // 5. Remove: run folders first, then results (so a result never outlives its objects), then
+  // objects, checkpoints and leftovers of killed writers.
+  for (const r of removed) {
+    report.runsRemoved.push(`${r.experiment}/${String(r.number).padStart(4, "0")}`);
+    if (dryRun) continue;
+    report.bytesFreed += freedBytes(r.dir);
+    Deno.removeSync(r.dir, { recursive: true });
+  }
+  for (const path of doomedResults) {
     report.resultsRemoved++;
     if (!dryRun) Deno.removeSync(path);
   }
@@ -490,10 +506,20 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
   } catch {
     // None.
   }
+  // A killed run may not have recorded the key of the stage it was in, so a checkpoint goes only
+  // when its stage has finished since (a stored result), or, with --keep, when it is older than
+  // every kept run.
+  let oldestKept = Infinity;
+  for (const r of kept) {
+    oldestKept = Math.min(oldestKept, r.record ? Date.parse(r.record.started) : 0);
+  }
   for (const entry of checkpoints) {
     if (keys.has(entry.name)) continue;
     const path = join(root, "checkpoints", entry.name);
     if (recent(path)) continue;
+    const finished = HASH.test(entry.name) && store.readResult(entry.name) !== undefined;
+    const changed = Deno.statSync(path).mtime?.getTime() ?? 0;
+    if (!finished && !(options.keep !== undefined && changed < oldestKept - SLACK_MS)) continue;
     report.checkpointsRemoved++;
     if (!dryRun) {
       report.bytesFreed += freedBytes(path);

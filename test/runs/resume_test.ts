@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { collectGarbage } from "../../src/runs/maintenance.ts";
 import { assert, assertEquals, cli, MAIN, tinyProject } from "./helpers.ts";
 
 async function waitForCheckpointStep(runs: string, atLeast: number): Promise<void> {
@@ -28,6 +29,8 @@ Deno.test("resume continues a SIGKILLed run from its checkpoint with its recorde
   await waitForCheckpointStep(p.runs, 3);
   child.kill("SIGKILL");
   await child.status;
+  // gc must keep the checkpoint of the killed run, whose run.json may not name the stage's key.
+  assertEquals(collectGarbage(p.runs).checkpointsRemoved, 0);
   // The YAML changes after the crash; resume must keep the recorded parameters.
   await Deno.writeTextFile(p.yaml, (await Deno.readTextFile(p.yaml)).replace("n: 3", "n: 9"));
   const out = await cli(["resume", "tiny", "--runs", p.runs, "--json"]);
