@@ -244,7 +244,7 @@ function readManifest(storeDir: string, hash: string): Manifest | undefined {
 }
 
 /** Lists the files of a stored directory output: relative path -> content hash. */
-export function manifestFiles(
+function manifestFiles(
   storeDir: string,
   content: ContentHash,
   prefix = "",

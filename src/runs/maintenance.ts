@@ -79,7 +79,7 @@ function readResultFile(path: string): StageResultEntry | undefined {
  * Every object hash a stored output needs (the file, or a manifest and everything below it).
  * Manifests the store lacks are reported through `missing`.
  */
-export function objectsOf(
+function objectsOf(
   store: Store,
   content: ContentHash,
   out: Set<string>,
@@ -102,7 +102,7 @@ export function objectsOf(
 }
 
 /** Every object a stored result needs: outputs, metrics and log. */
-export function resultObjects(store: Store, entry: StageResultEntry, out: Set<string>): void {
+function resultObjects(store: Store, entry: StageResultEntry, out: Set<string>): void {
   for (const content of Object.values(entry.outputs)) objectsOf(store, content, out);
   if (entry.metrics) out.add(entry.metrics.hash);
   if (entry.log) out.add(entry.log);
