@@ -105,12 +105,27 @@ export class TfAdam {
    */
   minimize(f: () => tf.Scalar): tf.Scalar {
     const { value, grads } = tf.variableGrads(f, [...this.variables]);
+    try {
+      this.apply(this.variables.map((x) => grads[x.name]));
+    } finally {
+      tf.dispose(Object.values(grads));
+    }
+    return value;
+  }
+
+  /** Applies one Adam step with gradients given in variable order (not disposed here). */
+  apply(grads: tf.Tensor[]): void {
+    if (grads.length !== this.variables.length) {
+      throw new RangeError(
+        `Cannot apply Adam: ${grads.length} gradients for ${this.variables.length} variables`,
+      );
+    }
     this.step++;
     const { beta1, beta2, alpha, epsilonHat } = adamCoefficients(this.#options, this.step);
     const clip = this.#options.clip ?? 0;
     tf.tidy(() => {
       this.variables.forEach((x, i) => {
-        let g: tf.Tensor = grads[x.name];
+        let g: tf.Tensor = grads[i];
         if (g === undefined) throw new Error(`Cannot apply Adam: no gradient for ${x.name}`);
         if (clip > 0) g = tf.clipByValue(g, -clip, clip);
         const m = tf.add(tf.mul(this.#m[i], beta1), tf.mul(g, 1 - beta1));
@@ -120,8 +135,6 @@ export class TfAdam {
         x.assign(tf.sub(x, tf.div(tf.mul(m, alpha), tf.add(tf.sqrt(v), epsilonHat))));
       });
     });
-    tf.dispose(Object.values(grads));
-    return value;
   }
 
   /** Copies of the variables, first moments and second moments, in variable order. */

@@ -33,6 +33,7 @@ import { BACKEND_NAMES, type BackendName, initBackend } from "../../models/backe
 import { ConvVAE, framesToTensor, VAE_CHANNELS, VAE_IMAGE_SIZE } from "../../models/vae.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import { packCheckpoint, TfAdam, unpackCheckpoint, yieldToEventLoop } from "./train_state.ts";
+import { GradientPool, vaeVariables } from "./train_vae_parallel.ts";
 
 /** Parameters of `worldmodels/train_vae` (the `with:` keys). */
 export interface TrainVaeParams {
@@ -50,6 +51,8 @@ export interface TrainVaeParams {
   backend: BackendName;
   /** Steps between checkpoints (0: only at the end of each epoch). */
   checkpoint_every: number;
+  /** Threads sharing each minibatch (the stage's own and helper Workers). */
+  workers: number;
 }
 
 /** The checkpoint's file name in the stage's checkpoint store. */
@@ -133,13 +136,6 @@ async function writeGrid(vae: ConvVAE, reader: RolloutReader, dir: string): Prom
   );
 }
 
-/** The trainable variables of the VAE, encoder first, in layer order. */
-function vaeVariables(vae: ConvVAE): tf.Variable[] {
-  return [...vae.encoder.trainableWeights, ...vae.decoder.trainableWeights].map(
-    (w) => w.read() as tf.Variable,
-  );
-}
-
 /** Trains the VAE: the body of the stage, usable with any {@linkcode StageContext}. */
 export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void> {
   const p = ctx.params;
@@ -153,7 +149,13 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
   });
   const variables = vaeVariables(vae);
   const adam = new TfAdam(variables, { learningRate: p.learning_rate });
+  let pool: GradientPool | undefined;
   try {
+    pool = await GradientPool.start(p.workers, {
+      backend: p.backend,
+      zSize: p.z_size,
+      klTolerance: p.kl_tolerance,
+    });
     const perEpoch = reader.batchesPerEpoch(p.batch_size);
     const totalSteps = p.epochs * perEpoch;
     const history: Record<(typeof METRIC_NAMES)[number], number[]> = {
@@ -229,25 +231,21 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
       : [];
     for (const item of batches) {
       const n = item.rows.length;
-      const x = framesToTensor(item.frames, n);
       const noise = new Random(mixSeed(ctx.seed, LABEL, "eps", step));
-      const eps = tf.tensor2d(
-        Float32Array.from({ length: n * p.z_size }, () => noise.normal()),
-        [n, p.z_size],
-      );
-      let rec: tf.Scalar | undefined, kl: tf.Scalar | undefined;
-      const loss = adam.minimize(() => {
-        const terms = vae.lossTerms(x, eps);
-        rec = tf.keep(terms.rec);
-        kl = tf.keep(terms.kl);
-        return terms.loss;
+      const eps = Float32Array.from({ length: n * p.z_size }, () => noise.normal());
+      const { grads, losses } = await pool.gradients(vae, variables, {
+        frames: item.frames,
+        eps,
+        n,
       });
+      adam.apply(grads);
+      tf.dispose(grads);
+      // Float32 values, so the checkpoint's float32 history replays them exactly.
       const values = {
-        loss: loss.dataSync()[0],
-        reconstruction: rec!.dataSync()[0],
-        kl: kl!.dataSync()[0],
+        loss: Math.fround(losses.loss),
+        reconstruction: Math.fround(losses.reconstruction),
+        kl: Math.fround(losses.kl),
       };
-      tf.dispose([x, eps, loss, rec!, kl!]);
       if (!Number.isFinite(values.loss)) {
         throw new RangeError(`Cannot train the VAE: the loss is ${values.loss} at step ${step}`);
       }
@@ -290,6 +288,7 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
         (frames > 0 ? `, ${imagesPerSecond.toFixed(1)} images/s` : ""),
     );
   } finally {
+    pool?.close();
     adam.dispose();
     vae.dispose();
     reader.close();
@@ -326,6 +325,13 @@ export default defineStage<TrainVaeParams>({
       default: 100,
       min: 0,
       description: "steps between checkpoints (0: only at the end of each epoch)",
+    },
+    workers: {
+      type: "integer",
+      default: 1,
+      min: 1,
+      max: 64,
+      description: "threads sharing each minibatch (results differ from 1 thread by rounding)",
     },
   },
   inputs: { rollouts: { description: "rollout dataset (worldmodels/collect output)" } },

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { decode as decodePng } from "fast-png";
-import { RolloutReader } from "../../../src/data/rollouts.ts";
+import { mixSeed, Random } from "../../../src/data/random.ts";
+import { RolloutReader, shuffledRows } from "../../../src/data/rollouts.ts";
 import { initBackend } from "../../../src/models/backend/mod.ts";
 import { fileHandler } from "../../../src/models/backend/layers_io.ts";
 import { ConvVAE, framesToTensor } from "../../../src/models/vae.ts";
@@ -132,6 +133,17 @@ Deno.test("worldmodels/train_vae killed with SIGKILL resumes from its checkpoint
     const initial = new ConvVAE({ zSize: 8, seed: vaeInitSeed(7) });
     const reader = await RolloutReader.open(join(runDir, "collect", "rollouts"));
     try {
+      // Step 0 computed here in one piece (the first 6 rows of epoch 0's shuffle, the noise of
+      // step 0, the initial weights) has the loss the stage got from its two threads.
+      const label = "worldmodels/train_vae";
+      const rows0 = shuffledRows(reader.frameCount, mixSeed(7, label, "shuffle"), 0).slice(0, 6);
+      const frames0 = await reader.readFramesAt(rows0);
+      const noise = new Random(mixSeed(7, label, "eps", 0));
+      const eps0 = Float32Array.from({ length: 6 * 8 }, () => noise.normal());
+      const loss0 = tf.tidy(() =>
+        initial.lossTerms(framesToTensor(frames0, 6), tf.tensor2d(eps0, [6, 8])).loss.dataSync()[0]
+      );
+      assert.ok(Math.abs(loss0 - after[0].loss) <= 1e-5 * loss0, `${loss0} vs ${after[0].loss}`);
       const frames = await reader.readFrames(0, reader.frameCount);
       const trainedError = reconstructionError(trained, frames, reader.frameCount);
       const initialError = reconstructionError(initial, frames, reader.frameCount);
