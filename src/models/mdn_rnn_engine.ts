@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { createRnnKernels, gemmLongK, MR, NR, type RnnKernels } from "./rnn_kernels.ts";
+import { createRnnKernels, gemmLongK, K_CHUNK, MR, NR, type RnnKernels } from "./rnn_kernels.ts";
 
 /** Weights of the LSTM and the head, in the Keras/tfjs layout. */
 export interface MdnRnnWeights {
@@ -185,13 +185,11 @@ export class MdnRnnEngine {
       y: R * O8,
       yP: R * O4,
       dH: R * H,
-      hT: H * R,
-      dyP: O8 * R,
+      bChunk: K_CHUNK * Math.max(G4, O8),
       dWh: H * O8,
       dc: Bp * H,
       dhRec: Bp * H,
       dgP: Bp * G4,
-      dgPall: G4 * R,
       dWr: H * G4,
       dWk: Iap * G4,
       hbP: O8,
@@ -368,23 +366,20 @@ export class MdnRnnEngine {
 
     PROF.mark("loss");
     // Head backward: dWh = H^T dY, dH = dY Wh^T.
-    k.packLanes4(b.hs, H * 4, R, H / MR, b.hT);
-    k.packLanes8(b.y, O8 * 4, R, O8 / NR, b.dyP);
-    gemmLongK(
-      k,
-      b.hT,
-      MR * 4,
-      R * MR * 4,
-      b.dyP,
-      NR * 4,
-      R * NR * 4,
-      b.dWh,
-      O8 * 4,
-      H / MR,
-      O8 / NR,
-      R,
-      0,
-    );
+    // A = H^T is read in place (its panels' lanes are contiguous in H); B = dY is packed by
+    // chunks of K into a small scratch buffer.
+    const hT = { a: b.hs, sAk: H * 4, sAp: MR * 4 };
+    gemmLongK(k, {
+      ...hT,
+      b: b.y,
+      sBk: O8 * 4,
+      sBp: NR * 4,
+      c: b.dWh,
+      ldc: O8 * 4,
+      mPanels: H / MR,
+      nPanels: O8 / NR,
+      K: R,
+    }, b.bChunk);
     k.packT4(b.y, O8 * 4, O4, R / MR, b.yP);
     k.gemmI(
       b.yP,
@@ -430,38 +425,21 @@ export class MdnRnnEngine {
     }
     PROF.mark("recur_bwd");
     // Weight gradients of the whole sequence: dWr = H_{t-1}^T dG_t, [dWk; db] = [X 1]^T dG.
-    k.packLanes8(b.g, G4 * 4, R, G4 / NR, b.dgPall);
-    const dgFrom1 = b.dgPall + Bp * NR * 4;
+    const dG = { b: b.g, sBk: G4 * 4, sBp: NR * 4, ldc: G4 * 4, nPanels: G4 / NR };
     gemmLongK(
       k,
-      b.hT,
-      MR * 4,
-      R * MR * 4,
-      dgFrom1,
-      NR * 4,
-      R * NR * 4,
-      b.dWr,
-      G4 * 4,
-      H / MR,
-      G4 / NR,
-      R - Bp,
-      0,
+      { ...hT, ...dG, b: b.g + Bp * G4 * 4, c: b.dWr, mPanels: H / MR, K: R - Bp },
+      b.bChunk,
     );
-    gemmLongK(
-      k,
-      b.xT,
-      MR * 4,
-      R * MR * 4,
-      b.dgPall,
-      NR * 4,
-      R * NR * 4,
-      b.dWk,
-      G4 * 4,
-      Iap / MR,
-      G4 / NR,
-      R,
-      0,
-    );
+    gemmLongK(k, {
+      a: b.xT,
+      sAk: MR * 4,
+      sAp: R * MR * 4,
+      ...dG,
+      c: b.dWk,
+      mPanels: Iap / MR,
+      K: R,
+    }, b.bChunk);
 
     PROF.mark("wgrads");
     const dWhFull = F.subarray(f("dWh"), f("dWh") + H * O8);

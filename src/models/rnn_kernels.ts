@@ -553,28 +553,59 @@ export interface RnnKernels {
 /** Rows of K processed per call by {@linkcode gemmLongK}: keeps a B panel chunk in L1. */
 export const K_CHUNK = 256;
 
+/** Operands of one product: `C (=|+=) A x B`, all offsets and strides in bytes. */
+export interface GemmArgs {
+  /** A: element (row r of panel i, k) at a + i*sAp + k*sAk + 4r. */
+  a: number;
+  /** A stride between consecutive k. */
+  sAk: number;
+  /** A stride between panels of MR rows. */
+  sAp: number;
+  /** B: lanes (k, panel p) at b + p*sBp + k*sBk (NR contiguous floats). */
+  b: number;
+  /** B stride between consecutive k. */
+  sBk: number;
+  /** B stride between panels of NR columns. */
+  sBp: number;
+  /** C, row-major. */
+  c: number;
+  /** C row stride. */
+  ldc: number;
+  /** Panels of MR rows. */
+  mPanels: number;
+  /** Panels of NR columns. */
+  nPanels: number;
+  /** Depth. */
+  K: number;
+}
+
 /**
- * `C (=|+=) A x B` for a long K (thousands): K is cut into chunks so that each chunk of a B
- * panel stays in L1 and the chunk of all A panels in L2 (column panels outer).
- * Arguments as for `gemmP`: a, sAk, sAp, b, sBk, sBp, c, ldc, mPanels, nPanels, K, acc.
+ * `C = A x B` for a long K (thousands): K is cut into chunks so that each chunk of a B panel
+ * stays in L1 and the chunk of all A panels in L2 (column panels outer). With `scratch`
+ * (K_CHUNK * nPanels * NR floats), B is read as row-major lanes (sBp = NR*4) and each chunk is
+ * first copied into packed panels there, so B needs no full packed copy.
  */
-export function gemmLongK(k: RnnKernels, ...args: number[]): void {
-  const [a, sAk, sAp, b, sBk, sBp, c, ldc, mP, nP, K, acc] = args;
-  for (let k0 = 0; k0 < K; k0 += K_CHUNK) {
-    const kc = Math.min(K_CHUNK, K - k0);
+export function gemmLongK(k: RnnKernels, g: GemmArgs, scratch?: number): void {
+  for (let k0 = 0; k0 < g.K; k0 += K_CHUNK) {
+    const kc = Math.min(K_CHUNK, g.K - k0);
+    let b = g.b + k0 * g.sBk, sBk = g.sBk, sBp = g.sBp;
+    if (scratch !== undefined) {
+      k.packLanes8(b, sBk, kc, g.nPanels, scratch);
+      [b, sBk, sBp] = [scratch, NR * 4, kc * NR * 4];
+    }
     k.gemmP(
-      a + k0 * sAk,
-      sAk,
-      sAp,
-      b + k0 * sBk,
+      g.a + k0 * g.sAk,
+      g.sAk,
+      g.sAp,
+      b,
       sBk,
       sBp,
-      c,
-      ldc,
-      mP,
-      nP,
+      g.c,
+      g.ldc,
+      g.mPanels,
+      g.nPanels,
       kc,
-      acc || k0 > 0 ? 1 : 0,
+      k0 > 0 ? 1 : 0,
     );
   }
 }
