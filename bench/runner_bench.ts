@@ -40,6 +40,28 @@ function timeProcess(args: string[]): number {
   return ms;
 }
 
+/**
+ * CPU time (user + system, ms) of one process, read from its parent shell's cutime/cstime in
+ * /proc (Linux only; 10 ms resolution). Robust to other load on the machine, unlike wall time.
+ */
+function cpuProcess(args: string[]): number | undefined {
+  try {
+    Deno.statSync("/proc/self/stat");
+  } catch {
+    return undefined;
+  }
+  const out = new Deno.Command("sh", {
+    args: ["-c", '"$0" "$@" >/dev/null 2>&1; cat /proc/$$/stat', Deno.execPath(), ...args],
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  const stat = new TextDecoder().decode(out.stdout);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 16 and 17 (cutime, cstime) are at offsets 13 and 14 after the command name.
+  const ticks = Number(fields[13]) + Number(fields[14]);
+  return ticks * 10;
+}
+
 function chain(n: number): string {
   const lines = [`name: chain${n}`, "params: { p: 1 }", "stages:"];
   for (let i = 0; i < n; i++) {
@@ -82,6 +104,8 @@ async function main(): Promise<void> {
     timeProcess(args);
     const noop = Array.from({ length: 9 }, () => timeProcess(args));
     log(`5-stage no-op reruns (ms): ${noop.map((x) => x.toFixed(0)).join(" ")}`);
+    const cpu = Array.from({ length: 9 }, () => cpuProcess(args));
+    const startupCpu = Array.from({ length: 9 }, () => cpuProcess(["run", "-A", empty]));
 
     const big = join(dir, "dag1000.yaml");
     Deno.writeTextFileSync(big, dag(1000));
@@ -98,6 +122,14 @@ async function main(): Promise<void> {
       { name: "runner_noop_1000_ms", value: round(median(noop1000)), unit: "ms" },
       { name: "runner_noop_vs_startup", value: round(median(noop) / startup), unit: "x" },
     ];
+    if (cpu.every((x) => x !== undefined)) {
+      rows.push({ name: "runner_noop_cpu_ms", value: round(median(cpu as number[])), unit: "ms" });
+      rows.push({
+        name: "deno_startup_cpu_ms",
+        value: round(median(startupCpu as number[])),
+        unit: "ms",
+      });
+    }
     for (const row of rows) console.log(JSON.stringify(row));
   } finally {
     const chmod = (d: string) => {

@@ -42,10 +42,17 @@ const USAGE = `Usage:
 
 Exit codes: 0 success, 1 a stage failed, 2 invalid experiment or usage, 130 interrupted.`;
 
+// The run tools load on demand through variable specifiers: Deno preloads literal dynamic
+// imports at start-up, which would cost `run` tens of milliseconds.
+const COMMANDS = new URL("./commands/mod.ts", import.meta.url).href;
+const LOCK_TOOLS = new URL("../runs/lock.ts", import.meta.url).href;
+type Commands = typeof import("./commands/mod.ts");
+type LockTools = typeof import("../runs/lock.ts");
+
 /** The usage text with the run tools' lines (loaded on demand, they are not needed to run). */
 async function fullUsage(): Promise<string> {
   try {
-    const { TOOLS_USAGE } = await import("./commands/mod.ts");
+    const { TOOLS_USAGE }: Commands = await import(COMMANDS);
     return USAGE.replace("{TOOLS}", TOOLS_USAGE);
   } catch {
     return USAGE.replace("{TOOLS}\n", "");
@@ -143,7 +150,7 @@ async function commandRun(args: string[]): Promise<number> {
   const file = userPath(positionals[0]);
   // --verify re-executes every stage (unless --force names some) and compares with `lock:`.
   // Loaded on demand: the run path stays free of the run tools' imports (start-up time).
-  const lockTools = values.verify ? await import("../runs/lock.ts") : undefined;
+  const lockTools: LockTools | undefined = values.verify ? await import(LOCK_TOOLS) : undefined;
   const lock = lockTools ? await lockTools.readLockOrFail(file) : undefined;
   const reporter = new HumanReporter({ stream: json ? Deno.stderr : Deno.stdout });
   const controller = new AbortController();
@@ -307,7 +314,7 @@ export async function main(args: string[]): Promise<number> {
       default:
         {
           // The run tools load on demand so `run` starts fast.
-          const { toolCommands } = await import("./commands/mod.ts");
+          const { toolCommands }: Commands = await import(COMMANDS);
           if (Object.hasOwn(toolCommands, command)) return await toolCommands[command](rest);
         }
         throw new UsageError(`Cannot run unknown command "${command}"\n${await fullUsage()}`);

@@ -123,6 +123,11 @@ export class HumanReporter implements RunObserver {
   runStarted(info: { experiment: string; run: number; dir: string; stages: number }): void {
     this.#width = Math.max(this.#width, 8);
     this.line(`${info.experiment} run ${info.run}: ${info.stages} stages -> ${info.dir}`);
+  }
+
+  /** Starts the refresh timer on the first executing stage (a cached run needs none). */
+  #startTimer(): void {
+    if (this.#timer !== undefined) return;
     this.#timer = setInterval(this.#tick, this.#tty ? 200 : 1000);
     Deno.unrefTimer(this.#timer);
   }
@@ -130,6 +135,7 @@ export class HumanReporter implements RunObserver {
   stageStarted(name: string, reason: string): void {
     this.#width = Math.max(this.#width, name.length);
     this.#running.set(name, { since: performance.now() });
+    this.#startTimer();
     if (!this.#tty) this.line(`  > ${name.padEnd(this.#width)} started: ${reason}`);
     else this.#drawStatus();
   }

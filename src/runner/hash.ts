@@ -19,7 +19,9 @@ let createHasher: (() => Promise<Hasher>) | undefined;
 /** Loads hash-wasm lazily: a no-op rerun whose memos all hit never pays its start-up cost. */
 async function newHasher(): Promise<Hasher> {
   if (!createHasher) {
-    const mod = await import("hash-wasm");
+    // A variable specifier: Deno preloads literal dynamic imports at start-up (tens of ms).
+    const specifier = "hash-wasm";
+    const mod: typeof import("hash-wasm") = await import(specifier);
     createHasher = () => mod.createBLAKE3() as Promise<Hasher>;
   }
   return (await createHasher()).init();

@@ -190,7 +190,9 @@ export async function loadSourceTree(
       };
     }
   }
-  const yaml = await import("yaml");
+  // A variable specifier: Deno preloads literal dynamic imports at start-up (tens of ms).
+  const specifier = "yaml";
+  const yaml: YamlModule = await import(specifier);
   const tree = await loadWithExtends(yaml, file, problems, []);
   if (!tree || !memoPath) return { tree, save: () => {} };
   const stats: Record<string, string> = {};
