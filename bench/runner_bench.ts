@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     timeProcess(bigArgs);
     const noop1000 = Array.from({ length: 3 }, () => timeProcess(bigArgs));
     log(`1000-stage no-op reruns (ms): ${noop1000.map((x) => x.toFixed(0)).join(" ")}`);
+    const cpu1000 = Array.from({ length: 3 }, () => cpuProcess(bigArgs));
 
     const rows = [
       { name: "deno_startup_ms", value: round(startup), unit: "ms" },
@@ -124,6 +125,11 @@ async function main(): Promise<void> {
     ];
     if (cpu.every((x) => x !== undefined)) {
       rows.push({ name: "runner_noop_cpu_ms", value: round(median(cpu as number[])), unit: "ms" });
+      rows.push({
+        name: "runner_noop_1000_cpu_ms",
+        value: round(median(cpu1000 as number[])),
+        unit: "ms",
+      });
       rows.push({
         name: "deno_startup_cpu_ms",
         value: round(median(startupCpu as number[])),
