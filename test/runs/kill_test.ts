@@ -31,7 +31,7 @@ const MAX_KILLS = 24;
 const KILLS_PER_VARIANT = 4;
 
 function variantSets(v: number): string[] {
-  return [`params.n=${3 + v}`, "stages.fit.with.steps=10", "stages.fit.with.delay_ms=30"];
+  return [`params.n=${3 + v}`, "stages.fit.with.steps=16", "stages.fit.with.delay_ms=60"];
 }
 
 /** Every stage a killed run recorded as finished has intact outputs in its run folder. */
@@ -60,12 +60,13 @@ async function checkRecordedOutputs(runs: string): Promise<number> {
   return checked;
 }
 
-Deno.test("SIGKILL at random moments never leaves a partial object, and finished runs match an uninterrupted one", async () => {
+Deno.test("SIGKILL and SIGTERM at random moments never leave a partial object, and finished runs match an uninterrupted one", async () => {
   await using p = await tinyProject();
   const random = mulberry32(20261126);
   const started = performance.now();
   let kills = 0;
   let finishedBeforeKill = 0;
+  let terms = 0;
   let variants = 0;
   for (let i = 0; i < MAX_KILLS && performance.now() - started < BUDGET_MS; i++) {
     const v = Math.floor(i / KILLS_PER_VARIANT);
@@ -76,14 +77,30 @@ Deno.test("SIGKILL at random moments never leaves a partial object, and finished
       .spawn();
     // Start-up takes a few hundred ms; a run of this variant about a second more.
     await new Promise((r) => setTimeout(r, 150 + random() * 1600));
+    // Every third interruption is a graceful one (SIGTERM, as Ctrl-C), sometimes twice.
+    const graceful = i % 3 === 2;
     try {
-      child.kill("SIGKILL");
+      child.kill(graceful ? "SIGTERM" : "SIGKILL");
+      if (graceful && i % 6 === 5) {
+        await new Promise((r) => setTimeout(r, 30));
+        child.kill("SIGTERM");
+      }
       kills++;
     } catch {
       // It finished first.
     }
+    const timer = graceful ? setTimeout(() => child.kill("SIGKILL"), 10_000) : undefined;
     const status = await child.status;
+    clearTimeout(timer);
     if (status.success) finishedBeforeKill++;
+    else if (graceful) {
+      // 130 once the runner has installed its handler; before that SIGTERM ends it outright.
+      assert(
+        status.code === 130 || status.signal === "SIGTERM",
+        `SIGTERM at kill ${i}: ${JSON.stringify(status)}`,
+      );
+      if (status.code === 130) terms++;
+    }
     const report = await verifyStore(p.runs, { quarantine: false });
     assert(report.ok, `after kill ${i}: ${JSON.stringify(report.problems)}`);
   }
@@ -123,7 +140,7 @@ Deno.test("SIGKILL at random moments never leaves a partial object, and finished
   const last = await p.run(variantSets(variants - 1));
   assertEquals(last.stages.map((s) => s.status), ["cached", "cached", "cached"]);
   console.error(
-    `kill test: ${kills} kills over ${variants} variants in ${
+    `kill test: ${kills} kills (${terms} SIGTERM) over ${variants} variants in ${
       ((performance.now() - started) / 1000).toFixed(1)
     }s, ${finishedBeforeKill} runs finished first, ${resumed} resumed from a checkpoint`,
   );
