@@ -148,7 +148,9 @@ export function explainChange(prev: KeyComponents, cur: KeyComponents): string[]
   const inputs = new Set([...Object.keys(prev.inputs), ...Object.keys(cur.inputs)]);
   for (const i of [...inputs].sort()) {
     if (prev.inputs[i] !== cur.inputs[i]) {
-      const [, stage, , out] = i.split(".");
+      // Output names may contain dots (`summary.json`).
+      const [, stage, , ...rest] = i.split(".");
+      const out = rest.join(".");
       reasons.push(
         prev.inputs[i] === undefined || cur.inputs[i] === undefined
           ? `input ${stage}.${out} ${prev.inputs[i] === undefined ? "added" : "removed"}`

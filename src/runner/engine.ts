@@ -476,7 +476,7 @@ class Engine {
     const addRef = (ref: string): boolean => {
       const parts = ref.split(".");
       if (parts[0] === "stages") {
-        const out = this.#outputs.get(parts[1])?.[parts[3]];
+        const out = this.#outputs.get(parts[1])?.[parts.slice(3).join(".")];
         if (!out) return false;
         inputs[ref] = `${out.type}:${out.hash}`;
       } else if (parts[0] === "params") {
@@ -659,7 +659,7 @@ class Engine {
     const parts = ref.split(".");
     if (parts[0] === "deps") return stage.deps[parts[1]];
     const upstream = this.#exp.stages.find((s) => s.name === parts[1])!;
-    return this.#folder!.outputPath(upstream.name, upstream.outs[parts[3]]);
+    return this.#folder!.outputPath(upstream.name, upstream.outs[parts.slice(3).join(".")]);
   }
 
   async #execute(stage: StageDef, report: StageReport, key: string): Promise<void> {

@@ -573,8 +573,10 @@ async function validate(
         return true;
       }
       // stages.<s>.outs.<o>
-      const [, up, outsWord, out] = parts;
-      if (parts.length !== 4 || outsWord !== "outs") {
+      // Output names may contain dots (`summary.json`): everything after `outs.` is the name.
+      const [, up, outsWord] = parts;
+      const out = parts.slice(3).join(".");
+      if (parts.length < 4 || outsWord !== "outs") {
         report(path, `Cannot resolve \${${ref}}`, "write ${stages.<stage>.outs.<output>}");
         return false;
       }

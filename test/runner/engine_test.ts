@@ -252,3 +252,20 @@ Deno.test("runExperiment() runs independent stages in parallel up to jobs", asyn
   for (const [, d] of events) max = Math.max(max, now += d);
   assertEquals(max, 2);
 });
+
+Deno.test("runExperiment() resolves references to TS outputs whose names contain dots", async () => {
+  await using p = await tempProject({
+    "x.yaml": `stages:
+  gen: { uses: ./gen.ts }
+  use: { run: "cat \${stages.gen.outs.summary.json} > copy.json", outs: { copy: copy.json } }
+`,
+    "gen.ts": `export default {
+  description: "writes a summary", params: {}, outputs: ["summary.json"],
+  async run(ctx) { await Deno.writeTextFile(ctx.output("summary.json"), '{"ok":true}'); },
+};
+`,
+  });
+  const report = await p.run("x.yaml");
+  assertEquals(statuses(report), { gen: "ran", use: "ran" });
+  assertEquals(p.read("runs/x/0001/use/copy.json"), '{"ok":true}');
+});
