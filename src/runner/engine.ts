@@ -210,6 +210,11 @@ class ModuleCatalog {
     if (!Array.isArray(stage.outputs) || typeof stage.params !== "object") {
       throw new TypeError("the stage must declare `params` and `outputs`");
     }
+    for (const out of stage.outputs) {
+      if (typeof out !== "string" || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(out)) {
+        throw new TypeError(`output name ${JSON.stringify(out)} must be a plain file name`);
+      }
+    }
     const meta: StageMeta = {
       description: String(stage.description ?? ""),
       params: structuredClone(stage.params),
