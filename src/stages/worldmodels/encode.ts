@@ -12,18 +12,20 @@
  *   with: { z_dtype: float16, batch_size: 200 }
  * ```
  *
- * Frames are read an episode at a time and encoded in batches of `batch_size` (the latent mean
- * of a frame does not depend on the batch it is in).
+ * Frames are read an episode at a time and encoded in batches of `batch_size`, in the stage
+ * thread or, with `workers` > 1, in Worker threads that each encode whole episodes; episodes are
+ * cut into the same batches either way, so the output does not depend on `workers`.
  *
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs";
 import { RolloutReader } from "../../data/rollouts.ts";
 import { SeriesWriter } from "../../data/series.ts";
 import { BACKEND_NAMES, type BackendName, initBackend } from "../../models/backend/mod.ts";
-import { ConvVAE, framesToTensor } from "../../models/vae.ts";
+import { ConvVAE } from "../../models/vae.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
+import { encodeFrames, EncoderPool, type EpisodeLatents } from "./encode_pool.ts";
+import { yieldToEventLoop } from "./train_state.ts";
 
 /** Parameters of `worldmodels/encode` (the `with:` keys). */
 export interface EncodeParams {
@@ -33,11 +35,13 @@ export interface EncodeParams {
   batch_size: number;
   /** TensorFlow.js backend. */
   backend: BackendName;
+  /** Worker threads encoding episodes (1: in the stage thread); does not change the output. */
+  workers: number;
 }
 
 /** Encodes the rollouts: the body of the stage, usable with any {@linkcode StageContext}. */
 export async function encodeSeries(ctx: StageContext<EncodeParams>): Promise<void> {
-  const { z_dtype: zDtype, batch_size: batchSize } = ctx.params;
+  const { z_dtype: zDtype, batch_size: batchSize, workers } = ctx.params;
   const backend = await initBackend({ backend: ctx.params.backend });
   const vae = await ConvVAE.load(ctx.inputs.vae);
   const reader = await RolloutReader.open(ctx.inputs.rollouts);
@@ -59,36 +63,46 @@ export async function encodeSeries(ctx: StageContext<EncodeParams>): Promise<voi
     ctx.progress.total(reader.frameCount, "frames");
     const t0 = performance.now();
     let encoded = 0;
+    const count = reader.episodes.length;
+    const pool = workers > 1
+      ? await EncoderPool.start(Math.min(workers, count), {
+        backend: ctx.params.backend,
+        vae: ctx.inputs.vae,
+        rollouts: ctx.inputs.rollouts,
+        batchSize,
+      })
+      : undefined;
     try {
+      // With Workers, episodes are encoded a window ahead and written strictly in order.
+      const pending = new Map<number, Promise<EpisodeLatents>>();
+      let next = 0;
       for (const info of reader.episodes) {
         ctx.signal.throwIfAborted();
         const episode = await reader.readEpisode(info.index);
-        const mu = new Float32Array(info.length * z);
-        const logvar = new Float32Array(info.length * z);
-        const frameSize = reader.frameSize;
-        for (let start = 0; start < info.length; start += batchSize) {
-          const n = Math.min(batchSize, info.length - start);
-          const x = framesToTensor(
-            episode.frames.subarray(start * frameSize, (start + n) * frameSize),
-            n,
-          );
-          const out = vae.encode(x);
-          mu.set(out.mu.dataSync(), start * z);
-          logvar.set(out.logvar.dataSync(), start * z);
-          tf.dispose([x, out.mu, out.logvar]);
-          encoded += n;
-          ctx.progress.advance(n);
+        let latents: EpisodeLatents;
+        if (pool === undefined) {
+          latents = encodeFrames(vae, episode.frames, { length: info.length, batchSize });
+          await yieldToEventLoop();
+        } else {
+          while (next < count && next < info.index + 2 * pool.size) {
+            pending.set(next, pool.encode(next));
+            next++;
+          }
+          latents = await pending.get(info.index)!;
+          pending.delete(info.index);
         }
         await writer.append(info, {
-          mu,
-          logvar,
+          ...latents,
           actions: episode.actions,
           rewards: episode.rewards,
           dones: episode.dones,
         });
+        encoded += info.length;
+        ctx.progress.advance(info.length);
         ctx.metrics.log(info.index, { frames: info.length });
       }
     } finally {
+      pool?.close();
       await writer.close();
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -124,6 +138,13 @@ export default defineStage<EncodeParams>({
       default: "wasm",
       enum: BACKEND_NAMES,
       description: "TensorFlow.js backend: wasm, cpu, or tensorflow (needs tfjs-node)",
+    },
+    workers: {
+      type: "integer",
+      default: 1,
+      min: 1,
+      max: 64,
+      description: "worker threads encoding episodes (the output does not depend on it)",
     },
   },
   inputs: {

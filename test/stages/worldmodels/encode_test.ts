@@ -35,7 +35,7 @@ async function writeRollouts(dir: string): Promise<void> {
   await writer.close();
 }
 
-Deno.test("worldmodels/encode writes mu/logvar of every frame, the steps and initial z as NumPy files, in float16 or float32", async () => {
+Deno.test("worldmodels/encode writes mu/logvar of every frame, the steps and initial z as NumPy files, in float16 or float32, the same bytes for any worker count", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ditto_encode_" });
   try {
     const rollouts = join(dir, "rollouts");
@@ -66,6 +66,20 @@ stages:
       sets: ["stages.encode.with.z_dtype=float32"],
     });
     assert.equal(full.status, "succeeded", JSON.stringify(full.stages));
+    // Two Worker threads encoding episodes write the same bytes as the stage thread alone.
+    const threaded = await runExperiment(file, {
+      runsDir,
+      builtins: builtinStages,
+      sets: ["stages.encode.with.workers=2"],
+    });
+    assert.equal(threaded.stages[0].status, "ran", JSON.stringify(threaded.stages));
+    for (const name of ["mu.npy", "logvar.npy", "initial_z.npy", "dones.npy", "index.json"]) {
+      assert.deepEqual(
+        await Deno.readFile(join(threaded.dir!, "encode", "series", name)),
+        await Deno.readFile(join(half.dir!, "encode", "series", name)),
+        name,
+      );
+    }
 
     const script = `
 import sys, json, os, numpy as np
