@@ -179,9 +179,8 @@ export class ConvVAE {
   /** Encodes frames (floats in [0, 1], [batch, 64, 64, 3]) to the latent mean and log variance. */
   encode(x: tf.Tensor4D): VAEEncoding {
     checkFrames(x, "encode frames");
-    const [mu, logvar] = this.encoder.predict(x, {
-      batchSize: Math.max(1, x.shape[0]),
-    }) as tf.Tensor2D[];
+    // apply() runs the whole batch eagerly; predict() would copy it into slices first.
+    const [mu, logvar] = tf.tidy(() => this.encoder.apply(x) as tf.Tensor2D[]);
     return { mu, logvar };
   }
 
@@ -192,7 +191,7 @@ export class ConvVAE {
         `Cannot decode: expected latents of shape [batch, ${this.zSize}], got [${z.shape}]`,
       );
     }
-    return this.decoder.predict(z, { batchSize: Math.max(1, z.shape[0]) }) as tf.Tensor4D;
+    return tf.tidy(() => this.decoder.apply(z) as tf.Tensor4D);
   }
 
   /** Decodes the latent means of `x`: the deterministic reconstruction. */
