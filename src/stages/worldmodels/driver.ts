@@ -21,12 +21,16 @@ import { type BackendInfo, type BackendName, initBackend } from "../../models/ba
 import { ConvVAE, framesToTensor } from "../../models/vae.ts";
 import { MdnRnn, type MdnRnnState } from "../../models/mdn_rnn.ts";
 import {
-  ACTION_SIZE,
-  controllerAction,
+  ACTIONS as ACTION_SIZE,
+  Controller,
+  controllerActions,
   type ControllerInputs,
-  controllerInputSize,
-  controllerParameterCount,
-} from "./controller_policy.ts";
+} from "../../models/controller.ts";
+
+export type { ControllerInputs } from "../../models/controller.ts";
+
+/** The allowed {@linkcode ControllerInputs}. */
+export const CONTROLLER_INPUTS: readonly ControllerInputs[] = ["z", "zh"];
 
 /** Settings of a {@linkcode ControllerDriver}, JSON-safe (sent to Workers as is). */
 export interface DriverConfig {
@@ -121,8 +125,10 @@ export class ControllerDriver {
   readonly vae: ConvVAE;
   /** The MDN-RNN, with inputs `zh`. */
   readonly rnn: MdnRnn | undefined;
-  /** Controller input size. */
+  /** Controller input size (z, or z and h). */
   readonly inputSize: number;
+  /** The controller's layout (src/models/controller.ts); its parameters are not used. */
+  readonly controller: Controller;
   /** The backend in use. */
   readonly backend: BackendInfo;
   #envs: CarRacing[] = [];
@@ -137,7 +143,12 @@ export class ControllerDriver {
     this.vae = vae;
     this.rnn = rnn;
     this.backend = backend;
-    this.inputSize = controllerInputSize(config.inputs, vae.zSize, rnn?.config.hidden ?? 0);
+    this.controller = new Controller({
+      inputs: config.inputs,
+      zSize: vae.zSize,
+      hidden: rnn?.config.hidden,
+    });
+    this.inputSize = vae.zSize + (rnn?.config.hidden ?? 0);
   }
 
   /** Initialises the backend, loads the models and checks they fit together. */
@@ -161,7 +172,7 @@ export class ControllerDriver {
 
   /** Parameters of one controller. */
   get parameterCount(): number {
-    return controllerParameterCount(this.inputSize);
+    return this.controller.parameterCount;
   }
 
   /**
@@ -185,6 +196,14 @@ export class ControllerDriver {
         throw new RangeError(`Cannot run controllers: no candidate ${job.candidate}`);
       }
     }
+    // Parameters as float32 everywhere (in this thread as in Workers), so outcomes match.
+    const packed = candidates.map((c) => c instanceof Float32Array ? c : Float32Array.from(c));
+    const count = this.parameterCount;
+    const layout = {
+      inputs: this.config.inputs,
+      zSize: this.vae.zSize,
+      hidden: this.rnn?.config.hidden,
+    };
     const slots = Math.min(this.config.slots, jobs.length);
     while (this.#envs.length < slots) {
       this.#envs.push(
@@ -209,8 +228,6 @@ export class ControllerDriver {
     const zAll = new Float32Array(slots * Z);
     const aAll = new Float32Array(slots * ACTION_SIZE);
     const rAll = new Float32Array(slots);
-    const x = new Float32Array(this.inputSize);
-    const action = new Float32Array(ACTION_SIZE);
     let next = 0;
     let active = 0;
     const start = (s: number) => {
@@ -247,25 +264,31 @@ export class ControllerDriver {
       zAll.fill(0);
       aAll.fill(0);
       rAll.fill(0);
+      const params = new Float32Array(n * count);
+      const z = new Float32Array(n * Z);
+      const h = state ? new Float32Array(n * H) : undefined;
       for (let i = 0; i < n; i++) {
         const s = order[i];
-        const j = slotJob[s];
         const rng = slotRng[s];
         for (let d = 0; d < Z; d++) {
           const k = i * Z + d;
-          x[d] = mu[k] + Math.exp(0.5 * logvar[k]) * rng.normal();
+          z[k] = mu[k] + Math.exp(0.5 * logvar[k]) * rng.normal();
         }
-        zAll.set(x.subarray(0, Z), s * Z);
-        if (state) x.set(state.h.subarray(s * H, (s + 1) * H), Z);
-        controllerAction(candidates[jobs[j].candidate], x, action);
-        aAll.set(action, s * ACTION_SIZE);
+        params.set(packed[jobs[slotJob[s]].candidate], i * count);
+        if (state) h!.set(state.h.subarray(s * H, (s + 1) * H), i * H);
+      }
+      const actions = controllerActions(params, { z, h, rows: n }, layout);
+      for (let i = 0; i < n; i++) {
+        const s = order[i];
+        zAll.set(z.subarray(i * Z, (i + 1) * Z), s * Z);
+        aAll.set(actions.subarray(i * ACTION_SIZE, (i + 1) * ACTION_SIZE), s * ACTION_SIZE);
         rAll[s] = slotReward[s] > 0 ? 1 : 0;
         options.onStep?.({
-          job: j,
+          job: slotJob[s],
           t: slotSteps[s],
           observation: slotObs[s],
           mu: mu.slice(i * Z, (i + 1) * Z),
-          action,
+          action: aAll.subarray(s * ACTION_SIZE, (s + 1) * ACTION_SIZE),
           env: this.#envs[s],
         });
       }

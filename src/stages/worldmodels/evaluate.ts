@@ -27,8 +27,12 @@ import * as tf from "@tensorflow/tfjs";
 import { mixSeed } from "../../data/random.ts";
 import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import type { ControllerInputs } from "./controller_policy.ts";
-import { ControllerDriver, type DriverConfig, type EpisodeJob } from "./driver.ts";
+import {
+  ControllerDriver,
+  type ControllerInputs,
+  type DriverConfig,
+  type EpisodeJob,
+} from "./driver.ts";
 import { DriverPool } from "./driver_pool.ts";
 import { encodeGif, type RgbImage, sideBySide, upscale } from "./gif.ts";
 import type { ControllerFile } from "./train_controller.ts";

@@ -35,10 +35,10 @@ import { defineStage, type StageContext } from "../../runner/mod.ts";
 import {
   CONTROLLER_INPUTS,
   type ControllerInputs,
-  controllerInputSize,
-  controllerParameterCount,
-} from "./controller_policy.ts";
-import { type EpisodeJob, readRnnHidden, readVaeZSize } from "./driver.ts";
+  type EpisodeJob,
+  readRnnHidden,
+  readVaeZSize,
+} from "./driver.ts";
 import { DriverPool } from "./driver_pool.ts";
 
 /** The stage's label, mixed into every seed it derives. */
@@ -151,8 +151,9 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
   }
   const zSize = await readVaeZSize(vaeDir);
   const hidden = p.inputs === "zh" ? await readRnnHidden(rnnDir!) : 0;
-  const inputSize = controllerInputSize(p.inputs, zSize, hidden);
-  const dimension = controllerParameterCount(inputSize);
+  const inputSize = zSize + hidden;
+  // 3 biases, then W [inputSize, 3] (src/models/controller.ts).
+  const dimension = (inputSize + 1) * 3;
 
   const saved = await ctx.checkpoints.load<Checkpoint>("cma_es");
   let es: CmaEs;

@@ -5,17 +5,6 @@ import { ConvVAE } from "../../../src/models/vae.ts";
 import { MdnRnn } from "../../../src/models/mdn_rnn.ts";
 import { Random } from "../../../src/data/random.ts";
 import { ControllerDriver } from "../../../src/stages/worldmodels/driver.ts";
-import { controllerAction } from "../../../src/stages/worldmodels/controller_policy.ts";
-
-Deno.test("controllerAction() maps raw outputs to steer tanh, gas (tanh+1)/2 and brake clipped tanh", () => {
-  // Two inputs: params = [b0, b1, b2, w00, w01, w02, w10, w11, w12].
-  const out = new Float32Array(3);
-  controllerAction([0.5, -0.2, -1, 1, 0, 2, 0, 1, 0], [0.25, -0.5], out);
-  assert.ok(Math.abs(out[0] - Math.tanh(0.5 + 0.25)) < 1e-6);
-  assert.ok(Math.abs(out[1] - (Math.tanh(-0.2 - 0.5) + 1) / 2) < 1e-6);
-  assert.equal(out[2], 0, "negative brake output clips to 0");
-  assert.throws(() => controllerAction([1, 2, 3], [1], out), RangeError);
-});
 
 Deno.test("ControllerDriver: an episode's outcome does not depend on the batch it runs in; a car that never moves is stopped by noProgressSteps", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ditto_driver_" });

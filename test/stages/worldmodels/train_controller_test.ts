@@ -147,7 +147,7 @@ Deno.test("worldmodels/train_controller killed with SIGKILL after a generation c
     const killedAt = reached();
     assert.ok(killedAt >= 2 && killedAt < 6, `killed at generation ${killedAt}`);
     // The orphaned stage host notices the runner is gone and stops.
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 1500));
 
     const rerun = await runExperiment(file, { runsDir, builtins: builtinStages });
     assert.equal(rerun.status, "succeeded", JSON.stringify(rerun.stages));
