@@ -47,7 +47,11 @@ export class HumanReporter implements RunObserver {
   #plainInterval: number;
   #lastPlain = performance.now();
 
-  /** @param options Output stream and plain-line interval. */
+  /**
+   * Creates a reporter.
+   *
+   * @param options Output stream and plain-line interval.
+   */
   constructor(options: HumanReporterOptions) {
     this.#out = options.stream;
     this.#tty = options.stream.isTerminal();

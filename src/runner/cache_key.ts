@@ -59,6 +59,8 @@ export class KeyMemo {
   #limit: number;
 
   /**
+   * Loads the memo.
+   *
    * @param path Where the memo lives; undefined keeps it in memory.
    * @param limit Entries kept.
    */

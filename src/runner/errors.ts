@@ -40,7 +40,11 @@ export class ExperimentError extends SyntaxError {
   /** Every problem, in file order. */
   readonly problems: Problem[];
 
-  /** @param problems At least one problem. */
+  /**
+   * Creates the error from its problems.
+   *
+   * @param problems At least one problem.
+   */
   constructor(problems: Problem[]) {
     super(problems.map(formatProblem).join("\n"));
     this.name = "ExperimentError";
@@ -50,7 +54,11 @@ export class ExperimentError extends SyntaxError {
 
 /** Raised for bad command-line usage. */
 export class UsageError extends TypeError {
-  /** @param message What is wrong. */
+  /**
+   * Creates the error.
+   *
+   * @param message What is wrong.
+   */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";

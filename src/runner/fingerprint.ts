@@ -64,7 +64,11 @@ export class CodeFingerprinter {
   #importMapDir: string;
   #exclude: string[];
 
-  /** @param options Memo location and import map. */
+  /**
+   * Creates a fingerprinter and loads its memo.
+   *
+   * @param options Memo location and import map.
+   */
   constructor(options: CodeFingerprinterOptions = {}) {
     this.#memoPath = options.memoPath;
     this.#imports = options.imports ?? {};

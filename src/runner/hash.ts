@@ -105,7 +105,11 @@ export class FileHashMemo {
   #entries: Record<string, [string, string, number]> = {};
   #dirty = false;
 
-  /** @param path Where the memo lives; undefined keeps it in memory only. */
+  /**
+   * Loads the memo.
+   *
+   * @param path Where the memo lives; undefined keeps it in memory only.
+   */
   constructor(path?: string) {
     this.#path = path;
     if (!path) return;

@@ -24,7 +24,15 @@ export {
   type StageReport,
   type StageStatus,
 } from "./engine.ts";
-export { type Experiment, loadExperiment, type StageDef, type StageMeta } from "./experiment.ts";
+export {
+  type Experiment,
+  loadExperiment,
+  type LoadExperimentOptions,
+  type StageDef,
+  type StageMeta,
+} from "./experiment.ts";
+export type { ContentHash, Manifest } from "./hash.ts";
+export type { CodeFingerprint } from "./fingerprint.ts";
 export { listRuns, readRun, type RunSummary } from "./runs.ts";
 export type { RunRecord } from "./run_folder.ts";
 export type { Environment } from "./environment.ts";

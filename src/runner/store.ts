@@ -100,7 +100,11 @@ export class Store {
   /** Root folder of the store. */
   readonly root: string;
 
-  /** @param root The store folder; created if missing. */
+  /**
+   * Opens a store, creating its folders if missing.
+   *
+   * @param root The store folder.
+   */
   constructor(root: string) {
     this.root = root;
     for (const sub of ["objects", "results", "checkpoints", "state", "memo", "locks", "tmp"]) {

@@ -26,7 +26,11 @@ export function joinPath(parent: string, key: string | number): string {
 }
 
 /** The location of `path`, or of its nearest ancestor that has one. */
-export function locate(tree: SourceTree, path: string, prefer: "key" | "value" = "key") {
+export function locate(
+  tree: SourceTree,
+  path: string,
+  prefer: "key" | "value" = "key",
+): SourceLocation {
   let p = path;
   while (true) {
     const loc = (prefer === "key" ? tree.keys : tree.values).get(p) ??
@@ -38,7 +42,8 @@ export function locate(tree: SourceTree, path: string, prefer: "key" | "value" =
   }
 }
 
-type YamlModule = typeof import("yaml");
+/** The `yaml` package's module type. */
+export type YamlModule = typeof import("yaml");
 
 async function parseFile(
   yaml: YamlModule,
