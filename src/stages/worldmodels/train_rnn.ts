@@ -16,9 +16,11 @@
  * the episode, else 0.
  *
  * Windows of step s come from `mixSeed(seed, "worldmodels/train_rnn", "windows")` and s, the z
- * noise from `mixSeed(seed, "worldmodels/train_rnn", "z", s)`. A checkpoint (weights, Adam
- * moments, step, metrics so far) is written every `checkpoint_every` steps and when the stage is
- * interrupted; a rerun continues from it and ends with the weights of an uninterrupted run.
+ * noise from `mixSeed(seed, "worldmodels/train_rnn", "z", s)`. With `workers` > 1 each minibatch
+ * is split by sequences between the stage thread and helper Workers (`MdnRnn` data parallelism).
+ * A checkpoint (weights, Adam moments, step, metrics so far) is written every `checkpoint_every`
+ * steps and when the stage is interrupted; a rerun continues from it and ends with the weights
+ * of an uninterrupted run.
  *
  * Metrics per step: `loss` (what was minimised), and with the reward head `z_loss` (mixture
  * negative log-likelihood per latent dimension) and `reward_loss` (binary cross-entropy).
@@ -33,12 +35,7 @@ import { sampleZ, type SequenceBatch, SeriesReader } from "../../data/series.ts"
 import { initBackend } from "../../models/backend/mod.ts";
 import { MdnRnn, type MdnRnnWeights } from "../../models/mdn_rnn.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import {
-  adamUpdateArrays,
-  packCheckpoint,
-  unpackCheckpoint,
-  yieldToEventLoop,
-} from "./train_state.ts";
+import { packCheckpoint, unpackCheckpoint, yieldToEventLoop } from "./train_state.ts";
 
 /** Parameters of `worldmodels/train_rnn` (the `with:` keys). */
 export interface TrainRnnParams {
@@ -60,6 +57,8 @@ export interface TrainRnnParams {
   reward_head: boolean;
   /** Steps between checkpoints (0: none until the end). */
   checkpoint_every: number;
+  /** Threads sharing each minibatch (the stage's own and helper Workers). */
+  workers: number;
 }
 
 /** The checkpoint's file name in the stage's checkpoint store. */
@@ -107,18 +106,15 @@ function rewardInputs(reader: SeriesReader, batch: SequenceBatch, length: number
   return out;
 }
 
-function zerosLike(weights: MdnRnnWeights): Record<string, Float32Array> {
-  return Object.fromEntries(WEIGHT_NAMES.map((k) => [k, new Float32Array(weights[k].length)]));
-}
-
 /** Trains the MDN-RNN: the body of the stage, usable with any {@linkcode StageContext}. */
 export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void> {
   const p = ctx.params;
   // Training runs on the MDN-RNN's own SIMD kernels; tfjs only writes the layers model.
   const backend = await initBackend({ backend: "wasm" });
   const reader = await SeriesReader.open(ctx.inputs.series);
+  let rnn: MdnRnn | undefined;
   try {
-    const rnn = new MdnRnn({
+    rnn = new MdnRnn({
       zSize: reader.index.z_size,
       actionSize: reader.index.action_size,
       hidden: p.hidden,
@@ -126,7 +122,8 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
       rewardHead: p.reward_head,
       learningRate: p.learning_rate,
       gradClip: p.grad_clip,
-    }, { seed: rnnInitSeed(ctx.seed) });
+    }, { seed: rnnInitSeed(ctx.seed), workers: p.workers });
+    const model = rnn;
     const length = p.seq_len + 1;
     const longest = Math.max(0, ...reader.episodes.map((e) => e.length));
     if (longest < length) {
@@ -137,8 +134,6 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
     }
     const metricNames = p.reward_head ? ["loss", "z_loss", "reward_loss"] : ["loss"];
     const history: Record<string, number[]> = Object.fromEntries(metricNames.map((n) => [n, []]));
-    let m = zerosLike(rnn.weights);
-    let v = zerosLike(rnn.weights);
     let step = 0;
 
     const saved = await ctx.checkpoints.loadBytes(RNN_CHECKPOINT);
@@ -149,16 +144,13 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
         if (a === undefined) throw new RangeError(`Cannot resume train_rnn: no ${name} saved`);
         return a;
       };
-      rnn.setWeights(
-        Object.fromEntries(WEIGHT_NAMES.map((k) => [k, get(`w_${k}`)])) as unknown as MdnRnnWeights,
-      );
-      m = Object.fromEntries(WEIGHT_NAMES.map((k) => [k, get(`m_${k}`)]));
-      v = Object.fromEntries(WEIGHT_NAMES.map((k) => [k, get(`v_${k}`)]));
-      for (const k of WEIGHT_NAMES) {
-        if (m[k].length !== rnn.weights[k].length || v[k].length !== rnn.weights[k].length) {
-          throw new RangeError(`Cannot resume train_rnn: the checkpoint's ${k} has another size`);
-        }
-      }
+      const named = (prefix: string) =>
+        Object.fromEntries(
+          WEIGHT_NAMES.map((k) => [k, get(`${prefix}_${k}`)]),
+        ) as unknown as MdnRnnWeights;
+      // Both check the sizes against the configuration.
+      rnn.setWeights(named("w"));
+      rnn.setOptimizerState({ step: header.step, m: named("m"), v: named("v") });
       step = header.step;
       for (const name of metricNames) {
         history[name] = header.history[name] ?? [];
@@ -174,13 +166,15 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
     }
 
     const saveCheckpoint = async () => {
-      const current = rnn.weights as unknown as Record<string, Float32Array>;
+      const { m, v } = model.optimizerState();
+      const arrays = (prefix: string, w: MdnRnnWeights) =>
+        WEIGHT_NAMES.map((k): [string, Float32Array] => [`${prefix}_${k}`, w[k]]);
       await ctx.checkpoints.save(
         RNN_CHECKPOINT,
         packCheckpoint({ step, history } satisfies CheckpointHeader, [
-          ...WEIGHT_NAMES.map((k): [string, Float32Array] => [`w_${k}`, current[k]]),
-          ...WEIGHT_NAMES.map((k): [string, Float32Array] => [`m_${k}`, m[k]]),
-          ...WEIGHT_NAMES.map((k): [string, Float32Array] => [`v_${k}`, v[k]]),
+          ...arrays("w", model.weights),
+          ...arrays("m", m),
+          ...arrays("v", v),
         ]),
       );
     };
@@ -199,7 +193,8 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
         step,
       });
       const z = sampleZ(batch.mu, batch.logvar, new Random(mixSeed(ctx.seed, LABEL, "z", step)));
-      const result = rnn.computeGradients({
+      // Losses before the update; Adam with element-wise clipping inside the model.
+      const result = await rnn.trainStepAsync({
         z,
         action: batch.actions,
         reward: p.reward_head ? rewardInputs(reader, batch, length) : undefined,
@@ -211,16 +206,6 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
           `Cannot train the MDN-RNN: the loss is ${result.loss} at step ${step}`,
         );
       }
-      // Adam on copies, then setWeights: the model's weights change only through its API.
-      const next = Object.fromEntries(
-        WEIGHT_NAMES.map((k) => [k, Float32Array.from(rnn.weights[k])]),
-      );
-      adamUpdateArrays(next, {
-        grads: result.grads as unknown as Record<string, Float32Array>,
-        m,
-        v,
-      }, { learningRate: p.learning_rate, clip: p.grad_clip, step: step + 1 });
-      rnn.setWeights(next as unknown as MdnRnnWeights);
       const values: Record<string, number> = p.reward_head
         ? { loss: result.loss, z_loss: result.nll, reward_loss: result.bce }
         : { loss: result.loss };
@@ -245,6 +230,7 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
       backend,
       engine: "simd",
       parameters: rnn.parameterCount,
+      workers: p.workers,
       transitions_per_second: Number(transitionsPerSecond.toFixed(0)),
     });
     ctx.log(
@@ -252,6 +238,7 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
         (done > 0 ? `, ${transitionsPerSecond.toFixed(0)} transitions/s` : ""),
     );
   } finally {
+    await rnn?.close();
     reader.close();
   }
 }
@@ -292,6 +279,13 @@ export default defineStage<TrainRnnParams>({
       default: 100,
       min: 0,
       description: "steps between checkpoints (0: none until the end)",
+    },
+    workers: {
+      type: "integer",
+      default: 1,
+      min: 1,
+      max: 64,
+      description: "threads sharing each minibatch (results differ from 1 thread by rounding)",
     },
   },
   inputs: { series: { description: "series dataset (worldmodels/encode output)" } },

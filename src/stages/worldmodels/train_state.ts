@@ -1,8 +1,7 @@
 /**
- * Training state shared by the World Models training stages: an Adam optimiser whose whole
- * state (moments and step count) can be read and restored, for tfjs variables and for plain
- * Float32Arrays, and a single-file binary checkpoint format holding named float32 arrays plus a
- * JSON header.
+ * Training state shared by the World Models training stages: an Adam optimiser over tfjs
+ * variables whose whole state (moments and step count) can be read and restored, and a
+ * single-file binary checkpoint format holding named float32 arrays plus a JSON header.
  *
  * Adam is written out here instead of using `tf.train.adam` because a resumed run must continue
  * bit for bit: tfjs's optimizer rebuilds its bias-correction products with `pow` on restore,
@@ -41,44 +40,6 @@ function adamCoefficients(options: AdamOptions, step: number) {
     alpha: options.learningRate * Math.sqrt(c2) / c1,
     epsilonHat: epsilon * Math.sqrt(c2),
   };
-}
-
-/**
- * One Adam step on plain arrays, in place: `weights[k] -= ...`, updating `m[k]` and `v[k]`.
- * `step` is the 1-based number of this update.
- *
- * @example
- * ```ts
- * import { adamUpdateArrays } from "./train_state.ts";
- * const w = { a: new Float32Array([1]) };
- * const m = { a: new Float32Array(1) }, v = { a: new Float32Array(1) };
- * adamUpdateArrays(w, { grads: { a: new Float32Array([0.5]) }, m, v }, { learningRate: 0.1, step: 1 });
- * ```
- */
-export function adamUpdateArrays(
-  weights: Record<string, Float32Array>,
-  state: {
-    grads: Record<string, Float32Array>;
-    m: Record<string, Float32Array>;
-    v: Record<string, Float32Array>;
-  },
-  options: AdamOptions & { step: number },
-): void {
-  const { beta1, beta2, alpha, epsilonHat } = adamCoefficients(options, options.step);
-  const clip = options.clip ?? 0;
-  for (const k of Object.keys(weights)) {
-    const w = weights[k], g = state.grads[k], m = state.m[k], v = state.v[k];
-    if (g?.length !== w.length || m?.length !== w.length || v?.length !== w.length) {
-      throw new RangeError(`Cannot apply Adam: gradient or moments of ${k} do not match its size`);
-    }
-    for (let i = 0; i < w.length; i++) {
-      let gi = g[i];
-      if (clip > 0) gi = gi > clip ? clip : gi < -clip ? -clip : gi;
-      m[i] = beta1 * m[i] + (1 - beta1) * gi;
-      v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-      w[i] -= alpha * m[i] / (Math.sqrt(v[i]) + epsilonHat);
-    }
-  }
 }
 
 /** Adam over a fixed list of tfjs variables, with readable and restorable state. */

@@ -143,18 +143,19 @@ Deno.test("worldmodels/train_rnn writes a layers model that tfjs loads and that 
   }
 });
 
-Deno.test("worldmodels/train_rnn with reward_head takes the reward as input, predicts it and logs reward_loss", async () => {
+Deno.test("worldmodels/train_rnn with reward_head (on two threads) takes the reward as input, predicts it and logs reward_loss", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ditto_train_rnn_" });
   try {
     const series = join(dir, "series");
     await writeSeries(series);
     const file = join(dir, "rnn.yaml");
-    await Deno.writeTextFile(file, experiment(series, ", reward_head: true", 0));
+    await Deno.writeTextFile(file, experiment(series, ", reward_head: true, workers: 2", 0));
     const report = await runExperiment(file, {
       runsDir: join(dir, "runs"),
       builtins: builtinStages,
     });
     assert.equal(report.status, "succeeded", JSON.stringify(report.stages));
+    assert.equal(report.stages[0].facts.workers, 2);
     const metrics = await readMetrics(report);
     assert.deepEqual(Object.keys(metrics[0]), ["step", "loss", "z_loss", "reward_loss"]);
     for (const m of metrics) assert.ok(Math.abs(m.loss - m.z_loss - m.reward_loss) < 1e-9);
