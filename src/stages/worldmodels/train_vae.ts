@@ -15,6 +15,9 @@
  * latent mean below, and `grid.json` naming the rows shown). Metrics per step: `loss`,
  * `reconstruction` (summed squared error per frame), `kl` (after the free-bits clamp).
  *
+ * With `workers` > 1 each minibatch is shared by the stage thread and helper Workers
+ * (`ParallelVAETrainer.gradients`), whose gradients are averaged before one Adam step here.
+ *
  * Epoch e visits the frames in the permutation of `mixSeed(seed, "worldmodels/train_vae",
  * "shuffle")` for e, and step s draws its reparameterisation noise from
  * `mixSeed(seed, "worldmodels/train_vae", "eps", s)`. A checkpoint (weights, Adam moments, step,
@@ -31,9 +34,9 @@ import { mixSeed, Random } from "../../data/random.ts";
 import { RolloutReader } from "../../data/rollouts.ts";
 import { BACKEND_NAMES, type BackendName, initBackend } from "../../models/backend/mod.ts";
 import { ConvVAE, framesToTensor, VAE_CHANNELS, VAE_IMAGE_SIZE } from "../../models/vae.ts";
+import { ParallelVAETrainer } from "../../models/vae_parallel.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import { packCheckpoint, TfAdam, unpackCheckpoint, yieldToEventLoop } from "./train_state.ts";
-import { GradientPool, vaeVariables } from "./train_vae_parallel.ts";
 
 /** Parameters of `worldmodels/train_vae` (the `with:` keys). */
 export interface TrainVaeParams {
@@ -147,15 +150,13 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
     learningRate: p.learning_rate,
     seed: vaeInitSeed(ctx.seed),
   });
-  const variables = vaeVariables(vae);
+  const variables = vae.trainableWeights;
   const adam = new TfAdam(variables, { learningRate: p.learning_rate });
-  let pool: GradientPool | undefined;
+  let parallel: ParallelVAETrainer | undefined;
   try {
-    pool = await GradientPool.start(p.workers, {
-      backend: p.backend,
-      zSize: p.z_size,
-      klTolerance: p.kl_tolerance,
-    });
+    if (p.workers > 1) {
+      parallel = await ParallelVAETrainer.create(vae, { workers: p.workers, backend: p.backend });
+    }
     const perEpoch = reader.batchesPerEpoch(p.batch_size);
     const totalSteps = p.epochs * perEpoch;
     const history: Record<(typeof METRIC_NAMES)[number], number[]> = {
@@ -232,12 +233,16 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
     for (const item of batches) {
       const n = item.rows.length;
       const noise = new Random(mixSeed(ctx.seed, LABEL, "eps", step));
-      const eps = Float32Array.from({ length: n * p.z_size }, () => noise.normal());
-      const { grads, losses } = await pool.gradients(vae, variables, {
-        frames: item.frames,
-        eps,
-        n,
-      });
+      const eps = tf.tensor2d(
+        Float32Array.from({ length: n * p.z_size }, () => noise.normal()),
+        [n, p.z_size],
+      );
+      const x = framesToTensor(item.frames, n);
+      // Gradients of the batch-mean loss, shared between threads unless the batch is too small.
+      const { grads, losses } = parallel !== undefined && n >= p.workers
+        ? await parallel.gradients(x, eps)
+        : vae.gradients(x, eps);
+      tf.dispose([x, eps]);
       adam.apply(grads);
       tf.dispose(grads);
       // Float32 values, so the checkpoint's float32 history replays them exactly.
@@ -288,7 +293,7 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
         (frames > 0 ? `, ${imagesPerSecond.toFixed(1)} images/s` : ""),
     );
   } finally {
-    pool?.close();
+    parallel?.close();
     adam.dispose();
     vae.dispose();
     reader.close();
