@@ -615,14 +615,24 @@ class Engine {
         report.reason = "not started";
         return finish();
       }
-      using _lock = await this.#store.lockKey(key, {
-        onWait: (holder) =>
-          this.#options.observer?.waiting?.(
-            `stage ${stage.name}: waiting for the store lock of key ${
-              key.slice(0, 12)
-            } held by ${holder}`,
-          ),
-      });
+      let lock;
+      try {
+        lock = await this.#store.lockKey(key, {
+          signal: this.#abort.signal,
+          onWait: (holder) =>
+            this.#options.observer?.waiting?.(
+              `stage ${stage.name}: waiting for the store lock of key ${
+                key.slice(0, 12)
+              } held by ${holder}`,
+            ),
+        });
+      } catch (error) {
+        if (!(error instanceof DOMException && error.name === "AbortError")) throw error;
+        report.status = "interrupted";
+        report.reason = `${report.reason}; interrupted while waiting for the store lock`;
+        return finish();
+      }
+      using _lock = lock;
       if (!this.#forced.has(stage.name)) {
         const fresh = this.#store.readResult(key);
         if (fresh && this.#adopt(stage, report, fresh, "cached")) {

@@ -87,6 +87,8 @@ function syncDir(path: string): void {
 export interface LockKeyOptions {
   /** Called once if another process holds the lock and this one must wait. */
   onWait?: (holder: string) => void;
+  /** Stops waiting (the lock is then not taken and an AbortError is thrown). */
+  signal?: AbortSignal;
 }
 
 /** A held lock; release it with `using` or `release()`. */
@@ -340,7 +342,25 @@ export class Store {
         // Unknown holder.
       }
       options.onWait?.(holder);
-      await file.lock(true);
+      const signal = options.signal;
+      if (signal) {
+        let onAbort = () => {};
+        const aborted = new Promise<"aborted">((resolve) => {
+          onAbort = () => resolve("aborted");
+          if (signal.aborted) onAbort();
+          else signal.addEventListener("abort", onAbort, { once: true });
+        });
+        const locking = file.lock(true);
+        const outcome = await Promise.race([locking.then(() => "locked" as const), aborted]);
+        signal.removeEventListener("abort", onAbort);
+        if (outcome === "aborted") {
+          // The pending flock finishes in the background; closing releases whatever it takes.
+          locking.then(() => file.close(), () => file.close());
+          throw new DOMException("Cannot take the store lock: interrupted", "AbortError");
+        }
+      } else {
+        await file.lock(true);
+      }
     }
     const info = new TextEncoder().encode(`pid ${Deno.pid} on ${Deno.hostname()}`);
     try {

@@ -224,3 +224,50 @@ stages:
   assertMatch(b.stderr, /waiting for the store lock of key [0-9a-f]{12} held by pid \d+/);
   assertEquals(await assertStoreConsistent(join(p.runsDir, ".store")), 1);
 });
+
+Deno.test("A runner waiting for the store lock stops at SIGTERM with its stage interrupted", async () => {
+  await using p = await tempProject({});
+  const go = join(p.dir, "go");
+  p.write(
+    "w.yaml",
+    `name: w\nstages:\n  slow: { run: "while [ ! -e ${go} ]; do sleep 0.05; done; echo > o", outs: { o: o } }\n`,
+  );
+  const args = ["run", join(p.dir, "w.yaml"), "--runs", p.runsDir, "--json"];
+  const first = spawnCli(args);
+  await waitFor(() => {
+    try {
+      return [...Deno.readDirSync(join(p.runsDir, ".store/tmp"))].length > 0;
+    } catch {
+      return false;
+    }
+  }, "the first runner to start its stage");
+  const second = spawnCli(args);
+  const reader = second.stderr.getReader();
+  const decoder = new TextDecoder();
+  let err = "";
+  while (!err.includes("waiting for the store lock")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`second runner never waited:\n${err}`);
+    err += decoder.decode(value, { stream: true });
+  }
+  second.kill("SIGTERM");
+  const readRest = async () => {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      err += decoder.decode(value, { stream: true });
+    }
+  };
+  const [status, stdout] = await Promise.all([
+    second.status,
+    new Response(second.stdout).text(),
+    readRest(),
+  ]);
+  assertEquals(status.code, 130, err);
+  const report = JSON.parse(stdout);
+  assertEquals(report.stages[0].status, "interrupted");
+  assertMatch(report.stages[0].reason, /interrupted while waiting for the store lock/);
+  p.write("go", "");
+  const a = await finish(first);
+  assertEquals(a.code, 0, a.stderr);
+});
