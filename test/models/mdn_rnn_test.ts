@@ -290,3 +290,11 @@ Deno.test("MdnRnn data-parallel gradients (2 threads) equal the single-thread on
     await two.close();
   }
 });
+
+Deno.test("MdnRnn has the paper's 422,368 parameters and the book's 1 + 36-input variant", () => {
+  assert.equal(new MdnRnn().parameterCount, 422_368);
+  const book = new MdnRnn({ rewardHead: true });
+  assert.equal(book.inputSize, 36);
+  assert.equal(book.outputs, 481);
+  assert.equal(book.parameterCount, 422_368 + 1024 + 257);
+});
