@@ -147,6 +147,11 @@ async function commandRun(args: string[]): Promise<number> {
     }
   }
   const json = values.json ?? false;
+  if (json) {
+    // stdout carries exactly one JSON object: stage modules imported to read their
+    // declarations must not print there (ditto's own output uses print()).
+    console.log = console.info = console.debug = console.error;
+  }
   const file = userPath(positionals[0]);
   // --verify re-executes every stage (unless --force names some) and compares with `lock:`.
   // Loaded on demand: the run path stays free of the run tools' imports (start-up time).
