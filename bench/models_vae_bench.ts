@@ -1,8 +1,9 @@
 /**
  * Throughput of the World Models ConvVAE on the wasm backend (with ditto's fast kernels):
  * `vae_train_images_per_s` (Adam steps, batch 100) and `vae_encode_images_per_s` (mu and logvar,
- * batch 100), and `vae_train_2workers_images_per_s` (the same steps split between the main thread and
- * one Worker by `ParallelVAETrainer`; `--no-parallel` skips it). Prints JSON lines; the PyTorch
+ * batch 100), and `vae_train_2workers_images_per_s` / `vae_encode_2workers_images_per_s` (the same
+ * work split between the main thread and one Worker by `ParallelVAETrainer`; `--no-parallel`
+ * skips them). Prints JSON lines; the PyTorch
  * anchor is run by bench/main.ts in the same run.
  *
  * ```sh
@@ -75,7 +76,23 @@ if (!Deno.args.includes("--no-parallel")) {
     await trainer.trainStep(x);
     times.push(performance.now() - t0);
   }
+  const encodeTimes2: number[] = [];
+  for (let i = 0; i < option("encodes", 10) + 2; i++) {
+    const t0 = performance.now();
+    const { mu, logvar } = await trainer.encode(x);
+    await mu.data();
+    tf.dispose([mu, logvar]);
+    if (i >= 2) encodeTimes2.push(performance.now() - t0); // two warm-up calls
+  }
   trainer.close();
+  console.error(
+    `[vae bench] 2-thread encode ms: ${encodeTimes2.map((t) => t.toFixed(1)).join(" ")}`,
+  );
+  emit("vae_encode_2workers_images_per_s", BATCH / (median(encodeTimes2) / 1000), "images/s", {
+    batch: BATCH,
+    backend: info.name,
+    workers: 2,
+  });
   console.error(`[vae bench] 2-thread train step ms: ${times.map((t) => t.toFixed(0)).join(" ")}`);
   emit("vae_train_2workers_images_per_s", BATCH / (median(times) / 1000), "images/s", {
     batch: BATCH,

@@ -17,7 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendName } from "./backend/mod.ts";
-import type { ConvVAE, VAELosses } from "./vae.ts";
+import type { ConvVAE, VAEEncoding, VAELosses } from "./vae.ts";
 
 /** Options of {@linkcode ParallelVAETrainer.create}. */
 export interface ParallelVAETrainerOptions {
@@ -33,10 +33,12 @@ interface StepReply {
   losses: VAELosses;
 }
 
-/** Splits VAE training steps across the main thread and helper Workers. */
+/** Splits VAE training steps (and encoding) across the main thread and helper Workers. */
 export class ParallelVAETrainer {
   readonly #vae: ConvVAE;
   readonly #helpers: Worker[];
+  // The VAE step whose weights the helpers hold (-1: unknown).
+  #syncedStep = -1;
 
   private constructor(vae: ConvVAE, helpers: Worker[]) {
     this.#vae = vae;
@@ -101,6 +103,7 @@ export class ParallelVAETrainer {
     const bounds = Array.from({ length: shares + 1 }, (_, i) => Math.round((i * batch) / shares));
     const frame = 64 * 64 * 3;
     const weights = vae.trainableWeights.map((v) => v.dataSync() as Float32Array);
+    this.#syncedStep = vae.step;
     const xData = x.dataSync() as Float32Array;
     const epsData = eps.dataSync() as Float32Array;
     const pending = this.#helpers.map((worker, i) => {
@@ -137,6 +140,47 @@ export class ParallelVAETrainer {
       grads,
       losses: { loss: mean("loss"), reconstruction: mean("reconstruction"), kl: mean("kl") },
     };
+  }
+
+  /**
+   * Encodes a batch (as `ConvVAE.encode`), each thread encoding its share. Weights go to the
+   * helpers only when they changed since the last call, so encoding a dataset costs one copy.
+   */
+  async encode(x: tf.Tensor4D): Promise<VAEEncoding> {
+    const vae = this.#vae;
+    const batch = x.shape[0];
+    const shares = Math.min(batch, this.#helpers.length + 1);
+    const bounds = Array.from({ length: shares + 1 }, (_, i) => Math.round((i * batch) / shares));
+    const frame = 64 * 64 * 3;
+    const weights = this.#syncedStep === vae.step
+      ? undefined
+      : vae.trainableWeights.map((v) => v.dataSync() as Float32Array);
+    const xData = shares > 1 ? x.dataSync() as Float32Array : undefined;
+    const pending = this.#helpers.slice(0, shares - 1).map((worker, i) => {
+      const [from, to] = [bounds[i + 1], bounds[i + 2]];
+      worker.postMessage({
+        type: "encode",
+        weights,
+        x: xData!.slice(from * frame, to * frame),
+        batch: to - from,
+      });
+      return reply(worker, "encoded") as Promise<{ mu: Float32Array; logvar: Float32Array }>;
+    });
+    if (shares > 1) this.#syncedStep = vae.step;
+    const mainX = shares > 1 ? tf.slice(x, [0, 0, 0, 0], [bounds[1], 64, 64, 3]) : x;
+    const own = vae.encode(mainX);
+    if (mainX !== x) mainX.dispose();
+    const replies = await Promise.all(pending);
+    if (replies.length === 0) return own;
+    const z = vae.zSize;
+    const join = (first: tf.Tensor2D, rest: Float32Array[]) =>
+      tf.concat([first, ...rest.map((a) => tf.tensor2d(a, [a.length / z, z]))]) as tf.Tensor2D;
+    const result = tf.tidy(() => ({
+      mu: join(own.mu, replies.map((r) => r.mu)),
+      logvar: join(own.logvar, replies.map((r) => r.logvar)),
+    }));
+    tf.dispose([own.mu, own.logvar]);
+    return result;
   }
 
   /** Stops the helper Workers. */

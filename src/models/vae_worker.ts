@@ -1,6 +1,6 @@
 /**
- * Helper Worker of {@linkcode ParallelVAETrainer}: computes VAE gradients for its share of each
- * batch with the weights it is sent.
+ * Helper Worker of {@linkcode ParallelVAETrainer}: computes VAE gradients (or encodings) for its
+ * share of each batch with the weights it is sent.
  *
  * @module
  */
@@ -36,6 +36,24 @@ scope.onmessage = async (event: MessageEvent) => {
       tf.dispose([x, eps, ...grads]);
       scope.postMessage(
         { type: "grads", grads: arrays, losses },
+        arrays.map((a) => a.buffer as ArrayBuffer),
+      );
+      return;
+    }
+    if (message.type === "encode" && vae !== undefined) {
+      const model = vae;
+      if (message.weights !== undefined) {
+        const variables = model.trainableWeights;
+        (message.weights as Float32Array[]).forEach((w, i) => {
+          tf.tidy(() => variables[i].assign(tf.tensor(w, variables[i].shape)));
+        });
+      }
+      const x = tf.tensor4d(message.x, [message.batch, 64, 64, 3]);
+      const { mu, logvar } = model.encode(x);
+      const arrays = [mu.dataSync() as Float32Array, logvar.dataSync() as Float32Array];
+      tf.dispose([x, mu, logvar]);
+      scope.postMessage(
+        { type: "encoded", mu: arrays[0], logvar: arrays[1] },
         arrays.map((a) => a.buffer as ArrayBuffer),
       );
       return;
