@@ -586,6 +586,15 @@ export interface GemmArgs {
  * first copied into packed panels there, so B needs no full packed copy.
  */
 export function gemmLongK(k: RnnKernels, g: GemmArgs, scratch?: number): void {
+  if (g.K === 0) {
+    // An empty sum (e.g. a one-step sequence has no recurrent-weight gradient): C = 0.
+    const f32 = new Float32Array(k.memory.buffer as ArrayBuffer);
+    for (let r = 0; r < g.mPanels * MR; r++) {
+      const row = (g.c + r * g.ldc) >> 2;
+      f32.fill(0, row, row + g.nPanels * NR);
+    }
+    return;
+  }
   for (let k0 = 0; k0 < g.K; k0 += K_CHUNK) {
     const kc = Math.min(K_CHUNK, g.K - k0);
     let b = g.b + k0 * g.sBk, sBk = g.sBk, sBp = g.sBp;

@@ -298,3 +298,11 @@ Deno.test("MdnRnn has the paper's 422,368 parameters and the book's 1 + 36-input
   assert.equal(book.outputs, 481);
   assert.equal(book.parameterCount, 422_368 + 1024 + 257);
 });
+
+Deno.test("MdnRnn gradients of one-step sequences have no recurrent-weight part", () => {
+  const rnn = new MdnRnn(SMALL, { seed: 13 });
+  rnn.computeGradients(randomSequences(SMALL, 3, 6, 14)); // leaves buffers non-zero
+  const { grads } = rnn.computeGradients(randomSequences(SMALL, 3, 2, 15));
+  assert.ok(grads.recurrentKernel.every((v) => v === 0), "h_{-1} = 0: dWr must be exactly 0");
+  assert.ok(grads.kernel.some((v) => v !== 0));
+});
