@@ -269,3 +269,19 @@ Deno.test("runExperiment() resolves references to TS outputs whose names contain
   assertEquals(statuses(report), { gen: "ran", use: "ran" });
   assertEquals(p.read("runs/x/0001/use/copy.json"), '{"ok":true}');
 });
+
+Deno.test("runExperiment() writes a config.yaml that runs as is, with the same keys", async () => {
+  await using p = await tempProject({
+    ...TS_STAGE,
+    "exp/ts.yaml": TS_STAGE["exp/ts.yaml"] +
+      `  tail:\n    run: "tail -n 1 \${deps.data} > t.txt"\n` +
+      `    deps: { data: lib.ts }\n    outs: { t: t.txt }\n`,
+  });
+  const first = await p.run("exp/ts.yaml", { sets: ["stages.gen.with.count=5"] });
+  assertEquals(first.status, "succeeded");
+  // The resolved config, copied to another folder, reproduces every key.
+  p.write("elsewhere/config.yaml", p.read("runs/ts/0001/config.yaml"));
+  const again = await p.run("elsewhere/config.yaml");
+  assertEquals(statuses(again), { gen: "cached", use: "cached", tail: "cached" });
+  assertEquals(again.stages.map((s) => s.key), first.stages.map((s) => s.key));
+});
