@@ -169,6 +169,7 @@ export class Controller {
     this.params = new Float32Array(layout.count);
   }
 
+  /** The options this controller was built with. */
   private get options(): ControllerOptions {
     return { inputs: this.inputs, zSize: this.zSize, hidden: this.hidden, brake: this.brake };
   }

@@ -22,6 +22,8 @@ import * as tf from "@tensorflow/tfjs";
 import { createRng, type Rng } from "../runner/rng.ts";
 import { lstmSequence } from "./lstm.ts";
 import {
+  type MdnRnnBatch,
+  type MdnRnnDims,
   MdnRnnEngine,
   type MdnRnnState,
   MdnRnnStepper,
@@ -31,6 +33,7 @@ import {
 import { fileHandler } from "./backend/layers_io.ts";
 
 export type { MdnRnnState, MdnRnnWeights, MixtureParams } from "./mdn_rnn_engine.ts";
+export type { Rng } from "../runner/rng.ts";
 
 /** Architecture and optimiser settings of an {@linkcode MdnRnn}. */
 export interface MdnRnnConfig {
@@ -272,6 +275,7 @@ export class MdnRnn {
     this.version++;
   }
 
+  /** Zero arrays shaped like the weights (Adam moments). */
   private zerosLikeWeights(): MdnRnnWeights {
     return Object.fromEntries(
       WEIGHT_NAMES.map((k) => [k, new Float32Array(this.weights[k].length)]),
@@ -279,7 +283,7 @@ export class MdnRnn {
   }
 
   /** Splits sequences into the engine's inputs and targets (length - 1 transitions). */
-  private transitions(seqs: MdnRnnSequences) {
+  private transitions(seqs: MdnRnnSequences): MdnRnnBatch {
     const { zSize: Z, actionSize: A, rewardHead } = this.config;
     const { batch: B, length: L } = seqs;
     if (L < 2) throw new RangeError(`Cannot train MDN-RNN: sequences of ${L} frames (need >= 2)`);
@@ -323,7 +327,7 @@ export class MdnRnn {
 
   /** The same loss and gradients through tfjs autodiff (any backend). */
   private tfjsGradients(
-    batch: ReturnType<MdnRnn["transitions"]>,
+    batch: MdnRnnBatch,
   ): MdnRnnLosses & { grads: MdnRnnWeights } {
     const shapes = this.weightShapes();
     const { zSize: Z, mixtures: K, hidden: H, rewardHead } = this.config;
@@ -372,7 +376,8 @@ export class MdnRnn {
     return result!;
   }
 
-  private get dims() {
+  /** The sizes the kernels need. */
+  private get dims(): MdnRnnDims {
     const { hidden, zSize, mixtures, rewardHead } = this.config;
     return { inputSize: this.inputSize, hidden, zSize, mixtures, rewardHead };
   }

@@ -66,15 +66,27 @@ export interface MdnRnnGradients {
   grads: MdnRnnWeights;
 }
 
-const PROF = {
+/** Accumulated per-phase timings of the training step. */
+export interface EngineProfile {
+  /** Whether timing is on. */
+  on: boolean;
+  /** Time of the last mark (ms). */
+  last: number;
+  /** Milliseconds per phase, summed over steps. */
+  acc: Record<string, number>;
+  /** Starts timing a step. */
+  start(): void;
+  /** Adds the time since the last mark to phase `name`. */
+  mark(name: string): void;
+}
+
+const PROF: EngineProfile = {
   on: false,
   last: 0,
-  acc: {} as Record<string, number>,
-  /** Starts timing a step. */
+  acc: {},
   start() {
     if (this.on) this.last = performance.now();
   },
-  /** Adds the time since the last mark to phase `name`. */
   mark(name: string) {
     if (!this.on) return;
     const now = performance.now();
@@ -83,7 +95,7 @@ const PROF = {
   },
 };
 /** Per-phase timings of {@linkcode MdnRnnEngine.compute} (for profiling; off by default). */
-export const ENGINE_PROFILE = PROF;
+export const ENGINE_PROFILE: EngineProfile = PROF;
 
 /** Batched recurrent state: [batch, hidden] each. */
 export interface MdnRnnState {
@@ -152,6 +164,7 @@ export class MdnRnnEngine {
     this.perm = headPermutation(dims);
   }
 
+  /** Sizes and places the buffers for a batch shape (once per shape). */
   private layout(batch: number, seq: number): void {
     const key = `${batch}x${seq}`;
     if (key === this.shapeKey) return;
@@ -598,6 +611,7 @@ export class MdnRnnStepper {
     this.k = createRnnKernels(dims.hidden);
   }
 
+  /** Sizes and places the buffers for `n` rows (once per row count). */
   private layout(n: number): void {
     const Bp = Math.ceil(n / MR) * MR;
     if (Bp === this.rows) return;

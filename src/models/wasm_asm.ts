@@ -60,11 +60,13 @@ export class FuncBuilder {
     return this.params.length + this.localTypes.length - 1;
   }
 
+  /** Appends raw opcode bytes. */
   private op(...bytes: number[]): this {
     this.code.push(...bytes);
     return this;
   }
 
+  /** Appends a SIMD-prefixed instruction with immediates. */
   private simd(opcode: number, ...imm: number[]): this {
     this.code.push(0xfd);
     uleb(opcode, this.code);
@@ -72,6 +74,7 @@ export class FuncBuilder {
     return this;
   }
 
+  /** Appends a load/store with its memory argument. */
   private mem(opcode: number, offset: number, align: number, isSimd = false): this {
     if (isSimd) {
       this.code.push(0xfd);
@@ -323,8 +326,10 @@ export class FuncBuilder {
 }
 
 /** One exported function of a module. */
-interface FuncDef {
+export interface FuncDef {
+  /** Export name. */
   name: string;
+  /** Body and signature. */
   fn: FuncBuilder;
 }
 
