@@ -7,9 +7,11 @@ import {
   MdnRnn,
   type MdnRnnConfig,
   type MdnRnnSequences,
+  type MdnRnnWeights,
   type MixtureParams,
   sampleMixture,
 } from "../../src/models/mdn_rnn.ts";
+import { MdnRnnEngine } from "../../src/models/mdn_rnn_engine.ts";
 import { createRng } from "../../src/runner/rng.ts";
 
 // zSize 4: the SIMD mixture-loss kernel handles 4 latent dimensions per vector.
@@ -305,4 +307,29 @@ Deno.test("MdnRnn gradients of one-step sequences have no recurrent-weight part"
   const { grads } = rnn.computeGradients(randomSequences(SMALL, 3, 2, 15));
   assert.ok(grads.recurrentKernel.every((v) => v === 0), "h_{-1} = 0: dWr must be exactly 0");
   assert.ok(grads.kernel.some((v) => v !== 0));
+});
+
+Deno.test("MdnRnnEngine reproduces PyTorch's loss and gradients of the anchor's MDNRNN", async () => {
+  // Written by fixtures/make_mdn_rnn_torch.py from ../shared/bench/torch_reference.py's MDNRNN.
+  const fx = JSON.parse(
+    await Deno.readTextFile(new URL("./fixtures/mdn_rnn_torch.json", import.meta.url)),
+  );
+  const f32 = (a: number[]) => Float32Array.from(a);
+  const names = ["kernel", "recurrentKernel", "bias", "headKernel", "headBias"] as const;
+  const engine = new MdnRnnEngine({ ...fx.config, inputSize: 7 });
+  const out = engine.compute(
+    Object.fromEntries(names.map((k) => [k, f32(fx[k])])) as unknown as MdnRnnWeights,
+    {
+      input: f32(fx.input),
+      targetZ: f32(fx.targetZ),
+      targetReward: f32(fx.targetReward),
+      batch: fx.batch,
+      seq: fx.seq,
+    },
+  );
+  assert.ok(Math.abs(out.loss - fx.loss) < 1e-5, `loss ${out.loss} vs PyTorch ${fx.loss}`);
+  for (const k of names) {
+    const d = maxDiff(out.grads[k], f32(fx.grads[k]));
+    assert.ok(d < 1e-6, `${k} gradient differs from PyTorch's by ${d}`);
+  }
 });
