@@ -109,6 +109,7 @@ function jsonReport(report: RunReport): unknown {
       outputs: Object.fromEntries(
         Object.entries(s.outputs).map(([k, o]) => [k, { hash: o.hash, bytes: o.bytes }]),
       ),
+      ...(s.base === undefined ? {} : { base: s.base, matrix: s.matrix }),
     })),
   };
 }
@@ -238,10 +239,11 @@ function commandRuns(args: string[]): number {
   }
   for (const r of runs) {
     const counts = Object.entries(r.counts).map(([k, n]) => `${n} ${k}`).join(", ");
+    const variants = Object.entries(r.variants ?? {}).map(([b, n]) => `${b} [${n} variants]`);
     print(
       `${r.experiment}/${String(r.run).padStart(4, "0")}  ${r.status.padEnd(11)} ${r.started}  ${
         r.seconds.toFixed(1).padStart(7)
-      }s  ${counts}`,
+      }s  ${counts}${variants.length > 0 ? `; ${variants.join(", ")}` : ""}`,
     );
   }
   return 0;
@@ -272,15 +274,23 @@ async function commandShow(args: string[]): Promise<number> {
     print(`  env      deno ${env.deno}, v8 ${env.v8}, ${env.os}/${env.arch}, ${env.cpu}`);
     print(`  git      ${git}`);
   }
-  const width = Math.max(8, ...record.stages.map((s) => s.name.length));
+  // Variants of a matrix stage are listed under one line naming the declared stage.
+  const indent = (s: { base?: string }) => s.base === undefined ? "" : "  ";
+  const width = Math.max(8, ...record.stages.map((s) => s.name.length + indent(s).length));
+  let group: string | undefined;
   for (const s of record.stages) {
+    if (s.base !== undefined && s.base !== group) {
+      const n = record.stages.filter((x) => x.base === s.base).length;
+      print(`  ${s.base.padEnd(width)} [${n} variants]`);
+    }
+    group = s.base;
     const outs = Object.entries(s.outputs).map(([k, o]) =>
       `${k}=${o.hash.slice(0, 10)} (${o.bytes}B)`
     )
       .join(" ");
     const metrics = Object.entries(s.metrics ?? {}).map(([k, v]) => `${k}=${v}`).join(" ");
     print(
-      `  ${s.name.padEnd(width)} ${s.status.padEnd(11)} ${
+      `  ${(indent(s) + s.name).padEnd(width)} ${s.status.padEnd(11)} ${
         s.seconds.toFixed(2).padStart(7)
       }s  ${s.reason}`,
     );

@@ -9,7 +9,13 @@
 import { dirname, fromFileUrl, join, toFileUrl } from "./path.ts";
 import { explainChange, KEY_VERSION, type KeyComponents, KeyMemo } from "./cache_key.ts";
 import { UsageError } from "./errors.ts";
-import { type Experiment, loadExperiment, type StageDef, type StageMeta } from "./experiment.ts";
+import {
+  type Experiment,
+  loadExperiment,
+  type MatrixValue,
+  type StageDef,
+  type StageMeta,
+} from "./experiment.ts";
 import { runShell, runTypeScript } from "./executor.ts";
 import { type CodeFingerprint, CodeFingerprinter } from "./fingerprint.ts";
 import { canonicalJson, type ContentHash, FileHashMemo, hashPath } from "./hash.ts";
@@ -50,6 +56,10 @@ export interface StageReport {
   code?: CodeFingerprint;
   /** Failure message. */
   error?: string;
+  /** Matrix variants only: the declared stage this variant expands (`train`). */
+  base?: string;
+  /** Matrix variants only: matrix key -> this variant's value. */
+  matrix?: Record<string, MatrixValue>;
 }
 
 /** The outcome of one invocation. */
@@ -245,7 +255,9 @@ export function defaultRunsDir(): string {
 }
 
 function emptyReport(stage: StageDef): StageReport {
+  const variant = stage.base === undefined ? {} : { base: stage.base, matrix: stage.matrix };
   return {
+    ...variant,
     name: stage.name,
     status: "pending",
     kind: stage.kind,
@@ -304,12 +316,15 @@ export async function runExperiment(file: string, options: RunOptions): Promise<
   if (Array.isArray(options.force)) {
     const names = experiment.stages.map((s) => s.name);
     for (const name of options.force) {
-      if (!names.includes(name)) {
+      // A declared matrix stage's name forces all its variants.
+      const variants = experiment.stages.filter((s) => s.base === name).map((s) => s.name);
+      if (!names.includes(name) && variants.length === 0) {
         throw new UsageError(
           `Cannot force stage "${name}": no such stage (stages: ${names.join(", ")})`,
         );
       }
-      forced.add(name);
+      if (variants.length > 0) variants.forEach((v) => forced.add(v));
+      else forced.add(name);
     }
   } else if (options.force) {
     for (const s of experiment.stages) forced.add(s.name);
@@ -481,7 +496,8 @@ class Engine {
     const addRef = (ref: string): boolean => {
       const parts = ref.split(".");
       if (parts[0] === "stages") {
-        const out = this.#outputs.get(parts[1])?.[parts.slice(3).join(".")];
+        const upstream = stage.upstream?.[parts[1]] ?? parts[1];
+        const out = this.#outputs.get(upstream)?.[parts.slice(3).join(".")];
         if (!out) return false;
         inputs[ref] = `${out.type}:${out.hash}`;
       } else if (parts[0] === "params") {
@@ -490,6 +506,8 @@ class Engine {
         params[ref] = value;
       } else if (parts[0] === "seed") {
         seed = this.#exp.seed;
+      } else if (parts[0] === "matrix") {
+        params[ref] = stage.matrix![parts[1]];
       }
       return true;
     };
@@ -673,7 +691,8 @@ class Engine {
   #resolvePath(ref: string, stage: StageDef): string {
     const parts = ref.split(".");
     if (parts[0] === "deps") return stage.deps[parts[1]];
-    const upstream = this.#exp.stages.find((s) => s.name === parts[1])!;
+    const name = stage.upstream?.[parts[1]] ?? parts[1];
+    const upstream = this.#exp.stages.find((s) => s.name === name)!;
     return this.#folder!.outputPath(upstream.name, upstream.outs[parts.slice(3).join(".")]);
   }
 
@@ -693,6 +712,7 @@ class Engine {
         const command = renderTemplate(parseTemplate(stage.command!), (ref) => {
           const root = ref.split(".")[0];
           if (root === "seed") return String(this.#exp.seed);
+          if (root === "matrix") return formatValue(stage.matrix![ref.split(".")[1]]);
           if (root === "params") {
             let value: unknown = this.#exp.params;
             for (const p of ref.split(".").slice(1)) value = (value as Record<string, unknown>)[p];

@@ -25,7 +25,10 @@ export interface StageMeta {
   deterministic: boolean;
 }
 
-/** One validated stage. */
+/** One value of a matrix key: a scalar. */
+export type MatrixValue = string | number | boolean;
+
+/** One validated stage (or one variant of a stage with `matrix:`). */
 export interface StageDef {
   /** The stage's name. */
   name: string;
@@ -51,6 +54,12 @@ export interface StageDef {
   deterministic: boolean;
   /** Optional description. */
   description?: string;
+  /** Matrix variants only: the declared stage this variant expands (`train`). */
+  base?: string;
+  /** Matrix variants only: matrix key -> this variant's value (upstream keys first). */
+  matrix?: Record<string, MatrixValue>;
+  /** Matrix variants only: declared upstream stage -> the variant name it reads from. */
+  upstream?: Record<string, string>;
 }
 
 /** A validated, fully resolved experiment. */
@@ -99,8 +108,12 @@ const STAGE_KEYS = [
   "with",
   "description",
   "deterministic",
+  "matrix",
 ];
 const RESERVED_STAGE_NAMES = ["metrics", "logs"];
+const MATRIX_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Matrix values become part of stage (and folder) names: `train@temperature=1.15`.
+const MATRIX_TEXT = /^[A-Za-z0-9_.+-]+$/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -194,6 +207,86 @@ function lookupParam(params: Record<string, unknown>, path: string[]): unknown {
     node = node[part];
   }
   return node;
+}
+
+type Report = (path: string, message: string, hint?: string, prefer?: "key" | "value") => void;
+
+/** Validates a stage's `matrix:` (key -> non-empty list of distinct scalars). */
+function parseMatrix(
+  raw: unknown,
+  base: string,
+  report: Report,
+): [string, MatrixValue[]][] | undefined {
+  const path = `${base}.matrix`;
+  if (!isObject(raw) || Object.keys(raw).length === 0) {
+    report(
+      path,
+      `Cannot accept ${typeName(raw)} as a matrix: expected a mapping key -> list of values`,
+      "for example `matrix: { temperature: [0.5, 1.0] }`",
+    );
+    return undefined;
+  }
+  const out: [string, MatrixValue[]][] = [];
+  for (const [key, values] of Object.entries(raw)) {
+    const p = `${path}.${key}`;
+    if (!MATRIX_KEY.test(key)) {
+      report(p, `Cannot use "${key}" as a matrix key`, "use letters, digits and '_'", "key");
+      continue;
+    }
+    if (!Array.isArray(values) || values.length === 0) {
+      report(
+        p,
+        `Cannot accept ${typeName(values)}: expected a non-empty list of values`,
+        `for example \`${key}: [1, 2]\`; --set takes \`${p}=[1,2]\``,
+      );
+      continue;
+    }
+    const seen = new Map<string, MatrixValue>();
+    let ok = true;
+    values.forEach((value: unknown, i: number) => {
+      const at = `${p}.${i}`;
+      if (!["string", "number", "boolean"].includes(typeof value)) {
+        report(at, `Cannot accept ${typeName(value)} as a matrix value: expected a scalar`);
+        ok = false;
+        return;
+      }
+      const text = formatValue(value);
+      if (!MATRIX_TEXT.test(text) || (typeof value === "number" && !Number.isFinite(value))) {
+        report(
+          at,
+          `Cannot accept ${JSON.stringify(value)} as a matrix value`,
+          "values name the variants (`stage@key=value`): use numbers, booleans or letters, " +
+            "digits, '_', '.', '+' and '-'",
+        );
+        ok = false;
+      } else if (seen.has(text)) {
+        report(
+          at,
+          `Cannot accept ${JSON.stringify(value)} twice: it names the same variant as ${
+            JSON.stringify(seen.get(text))
+          }`,
+          "remove the duplicate",
+        );
+        ok = false;
+      } else seen.set(text, value as MatrixValue);
+    });
+    if (ok) out.push([key, values as MatrixValue[]]);
+  }
+  return out;
+}
+
+/**
+ * Resolves a `with:` value: exactly one placeholder keeps its type, anything else is text.
+ *
+ * @param value The value as written.
+ * @param valueOf The value of one reference.
+ * @returns The resolved value.
+ */
+function resolveWith(value: string, valueOf: (ref: string) => unknown): unknown {
+  const parts = parseTemplate(value);
+  return parts.length === 1 && "ref" in parts[0]
+    ? valueOf(parts[0].ref)
+    : parts.map((x) => ("text" in x ? x.text : formatValue(valueOf(x.ref)))).join("");
 }
 
 /**
@@ -307,6 +400,8 @@ async function validate(
     module?: string;
     meta?: StageMeta;
     outs: Record<string, string>;
+    /** Own `matrix:`, key order kept. */
+    matrix?: [string, MatrixValue[]][];
   }
   const drafts = new Map<string, Draft>();
   const describes: Promise<void>[] = [];
@@ -343,6 +438,7 @@ async function validate(
         );
       }
     }
+    if (raw.matrix !== undefined) draft.matrix = parseMatrix(raw.matrix, base, report);
     const hasRun = raw.run !== undefined;
     const hasUses = raw.uses !== undefined;
     if (hasRun === hasUses) {
@@ -469,12 +565,20 @@ async function validate(
 
   // Second pass: references, deps, params, needs.
   const stages = new Map<string, StageDef>();
+  // `${matrix.<k>}` references, checked once the stages' matrix keys are known.
+  const matrixRefs: { stage: string; path: string; ref: string }[] = [];
+  // Per stage: `with:` values that depend on the variant (param -> template), and whether the
+  // template was written (`explicit`) or implied by a matrix key naming a parameter.
+  const templates = new Map<string, Map<string, { value: string; explicit: boolean }>>();
   for (const draft of drafts.values()) {
     const { raw, name: stageName } = draft;
     const base = `stages.${stageName}`;
     if (!draft.kind) continue;
     if (draft.kind === "ts" && !draft.meta) continue;
     const needs = new Set<string>();
+    const usedKeys = new Set<string>();
+    const stageTemplates = new Map<string, { value: string; explicit: boolean }>();
+    templates.set(stageName, stageTemplates);
     if (raw.needs !== undefined) {
       if (!Array.isArray(raw.needs) || raw.needs.some((n) => typeof n !== "string")) {
         report(
@@ -550,6 +654,15 @@ async function validate(
         if (parts.length !== 1) report(path, `Cannot resolve \${${ref}}`, "use ${seed}");
         return parts.length === 1;
       }
+      if (root === "matrix") {
+        if (parts.length !== 2) {
+          report(path, `Cannot resolve \${${ref}}`, "write ${matrix.<key>}");
+          return false;
+        }
+        usedKeys.add(parts[1]);
+        matrixRefs.push({ stage: stageName, path, ref });
+        return true;
+      }
       if (root === "params") {
         if (parts.length < 2 || lookupParam(params, parts.slice(1)) === undefined) {
           report(
@@ -611,7 +724,11 @@ async function validate(
       command = raw.run;
       for (const part of parseTemplate(raw.run)) {
         if ("ref" in part) {
-          checkRef(`${base}.run`, part.ref, new Set(["params", "seed", "deps", "stages"]));
+          checkRef(
+            `${base}.run`,
+            part.ref,
+            new Set(["params", "seed", "matrix", "deps", "stages"]),
+          );
         }
       }
     }
@@ -687,14 +804,20 @@ async function validate(
             const parts = parseTemplate(value);
             let ok = true;
             for (const part of parts) {
-              if ("ref" in part) ok = checkRef(p, part.ref, new Set(["params", "seed"])) && ok;
+              if ("ref" in part) {
+                ok = checkRef(p, part.ref, new Set(["params", "seed", "matrix"])) && ok;
+              }
             }
             if (!ok) continue;
-            const valueOf = (ref: string): unknown =>
-              ref === "seed" ? seed : lookupParam(params, ref.split(".").slice(1));
-            resolved = parts.length === 1 && "ref" in parts[0]
-              ? valueOf(parts[0].ref)
-              : parts.map((x) => ("text" in x ? x.text : formatValue(valueOf(x.ref)))).join("");
+            if (parts.some((x) => "ref" in x && x.ref.split(".")[0] === "matrix")) {
+              // Resolved and checked per variant.
+              stageTemplates.set(param, { value, explicit: true });
+              continue;
+            }
+            resolved = resolveWith(
+              value,
+              (ref) => ref === "seed" ? seed : lookupParam(params, ref.split(".").slice(1)),
+            );
           }
           const wrong = checkParam(spec, resolved);
           if (wrong) {
@@ -707,8 +830,15 @@ async function validate(
           }
           resolvedParams[param] = resolved;
         }
+        // A matrix key that names a parameter sets it, unless `with:` gives it.
+        for (const [key] of draft.matrix ?? []) {
+          if (key in meta.params && !(key in given)) {
+            stageTemplates.set(key, { value: `\${matrix.${key}}`, explicit: false });
+            usedKeys.add(key);
+          }
+        }
         for (const [param, spec] of Object.entries(meta.params)) {
-          if (param in resolvedParams || param in given) continue;
+          if (param in resolvedParams || param in given || stageTemplates.has(param)) continue;
           if (spec.default === undefined) {
             report(
               `${base}.with`,
@@ -735,6 +865,19 @@ async function validate(
       report(
         `${base}.description`,
         `Cannot accept ${typeName(raw.description)}: expected a string`,
+      );
+    }
+    for (const [key] of draft.matrix ?? []) {
+      if (usedKeys.has(key)) continue;
+      report(
+        `${base}.matrix.${key}`,
+        `Cannot sweep "${key}": the stage does not use \${matrix.${key}}, so every variant ` +
+          "would compute the same result",
+        draft.kind === "run"
+          ? `use \${matrix.${key}} in the command`
+          : `pass it as a parameter, e.g. \`with: { <param>: "\${matrix.${key}}" }\`, or name ` +
+            "the key after a parameter of the stage",
+        "key",
       );
     }
     stages.set(stageName, {
@@ -764,6 +907,33 @@ async function validate(
   });
   if (!order) return undefined;
 
+  const axes = matrixAxes(order, drafts, report);
+  for (const { stage, path, ref } of matrixRefs) {
+    const key = ref.split(".")[1];
+    const known = axes.get(stage)!.map((a) => a.key);
+    if (!known.includes(key)) {
+      report(
+        path,
+        `Cannot resolve \${${ref}}: no such matrix key`,
+        known.length > 0
+          ? suggest(key, known)
+          : `stage "${stage}" has no matrix: add \`matrix: { ${key}: [...] }\` or depend on a ` +
+            "stage that has one",
+      );
+    }
+  }
+  if (problems.length > 0) return undefined;
+  const expanded: StageDef[] = [];
+  for (const stage of order) {
+    expanded.push(...expandStage(stage, axes, {
+      templates: templates.get(stage.name)!,
+      meta: drafts.get(stage.name)!.meta,
+      valueOf: (ref) => ref === "seed" ? seed : lookupParam(params, ref.split(".").slice(1)),
+      report,
+    }));
+  }
+  if (problems.length > 0) return undefined;
+
   const config: Record<string, unknown> = { name, seed };
   if (typeof root.description === "string") config.description = root.description;
   config.params = params;
@@ -781,12 +951,146 @@ async function validate(
         Object.entries(stage.inputs).map(([k, v]) => [k, `\${${v}}`]),
       );
     }
-    if (stage.kind === "ts") entry.with = stage.params;
+    const own = drafts.get(stage.name)!.matrix;
+    if (own) entry.matrix = Object.fromEntries(own);
+    if (stage.kind === "ts") {
+      entry.with = { ...stage.params };
+      // Variant-dependent values stay placeholders; implied ones stay implied.
+      for (const [param, t] of templates.get(stage.name)!) {
+        if (t.explicit) (entry.with as Record<string, unknown>)[param] = t.value;
+      }
+    }
     if (!stage.deterministic) entry.deterministic = false;
     configStages[stage.name] = entry;
   }
   config.stages = configStages;
-  return { name, file, seed, params, stages: order, config, files: tree.files };
+  return { name, file, seed, params, stages: expanded, config, files: tree.files };
+}
+
+/** One matrix key reaching a stage: its own or inherited from an upstream matrix stage. */
+interface Axis {
+  key: string;
+  /** The stage that declares it. */
+  origin: string;
+  /** Index of the origin in the topological order, then of the key in its matrix. */
+  rank: [number, number];
+  values: MatrixValue[];
+}
+
+/**
+ * The matrix keys of every stage: those of its upstream stages (the same key from two different
+ * matrix stages is an error) followed by its own, ordered by origin in the topological order.
+ */
+function matrixAxes(
+  order: StageDef[],
+  drafts: Map<string, { matrix?: [string, MatrixValue[]][] }>,
+  report: Report,
+): Map<string, Axis[]> {
+  const axes = new Map<string, Axis[]>();
+  order.forEach((stage, index) => {
+    const list: Axis[] = [];
+    for (const need of stage.needs) {
+      for (const axis of axes.get(need) ?? []) {
+        const same = list.find((a) => a.key === axis.key);
+        if (!same) list.push(axis);
+        else if (same.origin !== axis.origin) {
+          report(
+            `stages.${stage.name}`,
+            `Cannot combine matrix key "${axis.key}" of stages "${same.origin}" and ` +
+              `"${axis.origin}": both reach "${stage.name}"`,
+            "rename the key in one of them (distinct keys combine as a cartesian product), or " +
+              "make one of them depend on the other",
+            "key",
+          );
+        }
+      }
+    }
+    list.sort((a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1]);
+    (drafts.get(stage.name)?.matrix ?? []).forEach(([key, values], i) => {
+      const inherited = list.find((a) => a.key === key);
+      if (inherited) {
+        report(
+          `stages.${stage.name}.matrix.${key}`,
+          `Cannot sweep "${key}" again: "${stage.name}" already has a variant per "${key}" ` +
+            `of its upstream matrix stage "${inherited.origin}"`,
+          `remove it here (\${matrix.${key}} already resolves per variant), or rename it`,
+          "key",
+        );
+      } else list.push({ key, origin: stage.name, rank: [index, i], values });
+    });
+    axes.set(stage.name, list);
+  });
+  return axes;
+}
+
+/** The variant name for a stage and the values of its matrix keys: `name@a=1,b=x`. */
+function variantName(name: string, assignment: [string, MatrixValue][]): string {
+  if (assignment.length === 0) return name;
+  return `${name}@${assignment.map(([k, v]) => `${k}=${formatValue(v)}`).join(",")}`;
+}
+
+/**
+ * Expands one stage into its variants (a stage without matrix keys is returned as is): each
+ * variant reads the variant of every upstream matrix stage that has the same values.
+ */
+function expandStage(
+  stage: StageDef,
+  axes: Map<string, Axis[]>,
+  options: {
+    templates: Map<string, { value: string; explicit: boolean }>;
+    meta?: StageMeta;
+    valueOf: (ref: string) => unknown;
+    report: Report;
+  },
+): StageDef[] {
+  const own = axes.get(stage.name)!;
+  if (own.length === 0) return [stage];
+  // Cartesian product, the first key varying slowest.
+  let assignments: [string, MatrixValue][][] = [[]];
+  for (const axis of own) {
+    assignments = assignments.flatMap((a) =>
+      axis.values.map((v): [string, MatrixValue][] => [...a, [axis.key, v]])
+    );
+  }
+  return assignments.map((assignment) => {
+    const matrix = Object.fromEntries(assignment);
+    const name = variantName(stage.name, assignment);
+    const upstream: Record<string, string> = {};
+    for (const need of stage.needs) {
+      const keys = axes.get(need)!.map((a) => a.key);
+      if (keys.length > 0) {
+        upstream[need] = variantName(need, assignment.filter(([k]) => keys.includes(k)));
+      }
+    }
+    const params = { ...stage.params };
+    for (const [param, t] of options.templates) {
+      const value = resolveWith(
+        t.value,
+        (ref) => ref.startsWith("matrix.") ? matrix[ref.slice(7)] : options.valueOf(ref),
+      );
+      const spec = options.meta?.params[param];
+      const wrong = spec && checkParam(spec, value);
+      if (wrong) {
+        options.report(
+          t.explicit
+            ? `stages.${stage.name}.with.${param}`
+            : `stages.${stage.name}.matrix.${param}`,
+          `Cannot accept ${JSON.stringify(value)} in variant "${name}": ${wrong}`,
+          `${param}: ${spec.description}`,
+        );
+      }
+      params[param] = value;
+    }
+    return {
+      ...stage,
+      name,
+      needs: stage.needs.map((n) => upstream[n] ?? n),
+      params,
+      base: stage.name,
+      matrix,
+      upstream,
+    };
+  });
 }
 
 /**

@@ -28,6 +28,7 @@ export {
   type Experiment,
   loadExperiment,
   type LoadExperimentOptions,
+  type MatrixValue,
   type StageDef,
   type StageMeta,
 } from "./experiment.ts";

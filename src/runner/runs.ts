@@ -22,8 +22,10 @@ export interface RunSummary {
   started: string;
   /** Wall-clock seconds. */
   seconds: number;
-  /** Stage count per stage status. */
+  /** Stage count per stage status (each matrix variant counts as a stage). */
   counts: Record<string, number>;
+  /** Matrix stages only: declared stage -> number of variants (absent without any). */
+  variants?: Record<string, number>;
 }
 
 function readRecord(dir: string): RunRecord | undefined {
@@ -36,8 +38,12 @@ function readRecord(dir: string): RunRecord | undefined {
 
 function summarize(dir: string, record: RunRecord): RunSummary {
   const counts: Record<string, number> = {};
-  for (const stage of record.stages) counts[stage.status] = (counts[stage.status] ?? 0) + 1;
-  return {
+  const variants: Record<string, number> = {};
+  for (const stage of record.stages) {
+    counts[stage.status] = (counts[stage.status] ?? 0) + 1;
+    if (stage.base !== undefined) variants[stage.base] = (variants[stage.base] ?? 0) + 1;
+  }
+  const summary: RunSummary = {
     experiment: record.experiment,
     run: record.run,
     dir,
@@ -46,6 +52,8 @@ function summarize(dir: string, record: RunRecord): RunSummary {
     seconds: record.seconds,
     counts,
   };
+  if (Object.keys(variants).length > 0) summary.variants = variants;
+  return summary;
 }
 
 function experiments(runsDir: string): string[] {

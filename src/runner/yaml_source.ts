@@ -320,11 +320,16 @@ export function applySet(
     const stages = tree.value.stages;
     if (parts.length < 2 || !isPlainObject(stages) || !(parts[1] in stages)) {
       const known = isPlainObject(stages) ? Object.keys(stages).join(", ") : "none";
+      const at = parts[1]?.indexOf("@") ?? -1;
       return {
         location,
         key: path,
         message: `Cannot apply --set: unknown stage "${parts[1] ?? ""}"`,
-        hint: `stages: ${known}`,
+        // Matrix variants are not declared stages: their values come from the matrix.
+        hint: at > 0
+          ? `set the matrix of "${parts[1].slice(0, at)}" instead, e.g. ` +
+            `--set stages.${parts[1].slice(0, at)}.matrix.<key>=[1,2]`
+          : `stages: ${known}`,
       };
     }
   }

@@ -320,9 +320,14 @@ export function diffRuns(a: LoadedRun, b: LoadedRun, options: DiffOptions = {}):
   const stagesB = (rb.config.stages ?? {}) as Record<string, Record<string, unknown>>;
 
   const code: CodeChange[] = [];
-  for (const name of names) {
-    const x = sa.get(name);
-    const y = sb.get(name);
+  // Variants of a matrix stage (`train@t=1`) share the declared stage's code: one entry.
+  const declared = new Set<string>();
+  for (const variant of names) {
+    const x = sa.get(variant);
+    const y = sb.get(variant);
+    const name = x?.base ?? y?.base ?? variant;
+    if (declared.has(name)) continue;
+    declared.add(name);
     const entry: CodeChange = { stage: name, changed: false, files: [], packages: [] };
     const cmdA = stagesA[name]?.run as string | undefined;
     const cmdB = stagesB[name]?.run as string | undefined;
