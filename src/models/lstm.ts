@@ -57,6 +57,14 @@ function checkShapes(x: tf.Tensor, w: LstmWeights): { units: number; inputSize: 
   return { units, inputSize };
 }
 
+/**
+ * Step t of a time-major [T, B, n] tensor. A gather, not a slice or split: the wasm backend's
+ * Slice copies its whole input first, which made per-step slicing quadratic in T.
+ */
+function timeStep(x: tf.Tensor, t: number): tf.Tensor2D {
+  return tf.gather(x, t) as tf.Tensor2D;
+}
+
 /** One fused cell step from pre-activations z = x Wk + h Wr + b. */
 function cell(z: tf.Tensor2D, c: tf.Tensor2D, units: number) {
   const [zi, zf, zg, zo] = tf.split(z, [units, units, units, units], 1);
@@ -106,14 +114,19 @@ export function lstmSequence(
     // Time-major [T*B, I] so that step t is a contiguous row block.
     const xFlat = tf.reshape(tf.transpose(xs, [1, 0, 2]), [time * batch, inputSize]) as tf.Tensor2D;
     const proj = tf.add(tf.matMul(xFlat, kernel), bias) as tf.Tensor2D;
-    const projSteps = tf.split(proj, time, 0) as tf.Tensor2D[];
+    const projTime = tf.reshape(proj, [time, batch, 4 * units]);
     let h = hInit, c = cInit;
     const acts: tf.Tensor2D[] = [], cs: tf.Tensor2D[] = [], tcs: tf.Tensor2D[] = [];
     const hs: tf.Tensor2D[] = [];
     for (let t = 0; t < time; t++) {
-      const z = tf.add(projSteps[t], tf.matMul(h, rk)) as tf.Tensor2D;
-      const s = cell(z, c, units);
-      acts.push(tf.concat([s.i, s.f, s.g, s.o], 1) as tf.Tensor2D);
+      // A scope per step keeps the number of live tensors (and the wasm heap's free lists)
+      // small; without it the step cost grows with the sequence length.
+      const s = tf.tidy(() => {
+        const z = tf.add(timeStep(projTime, t), tf.matMul(h, rk)) as tf.Tensor2D;
+        const g = cell(z, c, units);
+        return { act: tf.concat([g.i, g.f, g.g, g.o], 1) as tf.Tensor2D, c: g.c, tc: g.tc, h: g.h };
+      });
+      acts.push(s.act);
       cs.push(s.c);
       tcs.push(s.tc);
       hs.push(s.h);
@@ -133,29 +146,32 @@ export function lstmSequence(
         tf.Tensor2D,
         tf.Tensor2D,
       ];
-      const dySteps = tf.unstack(tf.transpose(dy, [1, 0, 2])) as tf.Tensor2D[];
-      const actSteps = tf.unstack(actsAll) as tf.Tensor2D[];
-      const cSteps = tf.unstack(csAll) as tf.Tensor2D[];
-      const tcSteps = tf.unstack(tcsAll) as tf.Tensor2D[];
+      const dyTime = tf.transpose(dy, [1, 0, 2]);
       // The wasm backend's matMul is fast only for non-transposed operands.
       const rkT = tf.transpose(rk) as tf.Tensor2D;
       let dhNext = tf.zerosLike(hStart) as tf.Tensor2D;
       let dcNext = tf.zerosLike(cStart) as tf.Tensor2D;
       const dzs: tf.Tensor2D[] = new Array(time);
       for (let t = time - 1; t >= 0; t--) {
-        const [i, f, g, o] = tf.split(actSteps[t], 4, 1);
-        const tc = tcSteps[t];
-        const cPrev = t > 0 ? cSteps[t - 1] : cStart;
-        const dh = tf.add(dySteps[t], dhNext);
-        const dc = tf.add(dcNext, tf.mul(tf.mul(dh, o), tf.sub(1, tf.square(tc))));
-        const dzo = tf.mul(tf.mul(dh, tc), tf.mul(o, tf.sub(1, o)));
-        const dzi = tf.mul(tf.mul(dc, g), tf.mul(i, tf.sub(1, i)));
-        const dzg = tf.mul(tf.mul(dc, i), tf.sub(1, tf.square(g)));
-        const dzf = tf.mul(tf.mul(dc, cPrev), tf.mul(f, tf.sub(1, f)));
-        const dz = tf.concat([dzi, dzf, dzg, dzo], 1) as tf.Tensor2D;
-        dzs[t] = dz;
-        dcNext = tf.mul(dc, f) as tf.Tensor2D;
-        dhNext = tf.matMul(dz, rkT);
+        const prev = { dh: dhNext, dc: dcNext };
+        const r = tf.tidy(() => {
+          const [i, f, g, o] = tf.split(timeStep(actsAll, t), 4, 1);
+          const tc = timeStep(tcsAll, t);
+          const cPrev = t > 0 ? timeStep(csAll, t - 1) : cStart;
+          const dh = tf.add(timeStep(dyTime, t), prev.dh);
+          const dc = tf.add(prev.dc, tf.mul(tf.mul(dh, o), tf.sub(1, tf.square(tc))));
+          const dzo = tf.mul(tf.mul(dh, tc), tf.mul(o, tf.sub(1, o)));
+          const dzi = tf.mul(tf.mul(dc, g), tf.mul(i, tf.sub(1, i)));
+          const dzg = tf.mul(tf.mul(dc, i), tf.sub(1, tf.square(g)));
+          const dzf = tf.mul(tf.mul(dc, cPrev), tf.mul(f, tf.sub(1, f)));
+          const dz = tf.concat([dzi, dzf, dzg, dzo], 1) as tf.Tensor2D;
+          return { dz, dc: tf.mul(dc, f) as tf.Tensor2D, dh: tf.matMul(dz, rkT) as tf.Tensor2D };
+        });
+        prev.dh.dispose();
+        prev.dc.dispose();
+        dzs[t] = r.dz;
+        dcNext = r.dc;
+        dhNext = r.dh;
       }
       const dzAll = tf.concat(dzs, 0) as tf.Tensor2D; // [T*B, 4H]
       const hPrev = tf.concat(
