@@ -185,3 +185,61 @@ Deno.test("ditto run on SIGTERM aborts a TypeScript stage through its signal and
   assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)).stages[0].status, "interrupted");
   assertEquals(state(), { step: 2, aborted: true });
 });
+
+Deno.test("ditto run --json lists matrix variants with base and matrix; runs, show and diff group them", async () => {
+  await using p = await tempProject({
+    "sweep.yaml": `stages:
+  prep:
+    run: "echo 1 > rows.txt"
+    outs: { rows: rows.txt }
+  train:
+    matrix: { temperature: [0.5, 1.15] }
+    run: "cat \${stages.prep.outs.rows} > m.txt; echo \${matrix.temperature} >> m.txt"
+    outs: { model: m.txt }
+  evaluate:
+    run: "cp \${stages.train.outs.model} score.txt"
+    outs: { score: score.txt }
+`,
+  });
+  const file = join(p.dir, "sweep.yaml");
+  const r = await cli(["run", file, "--runs", p.runsDir, "--json"]);
+  assertEquals(r.code, 0, r.stderr);
+  const stages = JSON.parse(r.stdout).stages;
+  assertEquals(stages.map((s: { name: string }) => s.name), [
+    "prep",
+    "train@temperature=0.5",
+    "train@temperature=1.15",
+    "evaluate@temperature=0.5",
+    "evaluate@temperature=1.15",
+  ]);
+  assertEquals(Object.keys(stages[0]), ["name", "status", "key", "reason", "seconds", "outputs"]);
+  assertEquals(Object.keys(stages[2]), [
+    "name",
+    "status",
+    "key",
+    "reason",
+    "seconds",
+    "outputs",
+    "base",
+    "matrix",
+  ]);
+  assertEquals([stages[2].base, stages[2].matrix], ["train", { temperature: 1.15 }]);
+  const more = ["--set", "stages.train.matrix.temperature=[0.5,1.15,1.3]"];
+  const second = await cli(["run", file, "--runs", p.runsDir, "--json", ...more]);
+  assertEquals(
+    JSON.parse(second.stdout).stages.map((s: { status: string }) => s.status),
+    ["cached", "cached", "cached", "ran", "cached", "cached", "ran"],
+  );
+  const show = (await cli(["show", "sweep", "--runs", p.runsDir])).stdout;
+  assertMatch(show, /\n {2}train +\[3 variants\]\n {4}train@temperature=0\.5 +cached/);
+  assertMatch(show, /\n {4}evaluate@temperature=1\.3 +ran /);
+  const runs = (await cli(["runs", "--runs", p.runsDir])).stdout.trim().split("\n");
+  assertMatch(runs[1], /5 cached, 2 ran; train \[3 variants\], evaluate \[3 variants\]$/);
+  const diff = await cli(["diff", "sweep/1", "sweep/2", "--runs", p.runsDir]);
+  assertEquals(diff.code, 0, diff.stderr);
+  assertMatch(
+    diff.stdout,
+    /stages\.train\.matrix\.temperature +\[0\.5,1\.15\] -> \[0\.5,1\.15,1\.3\]/,
+  );
+  assertMatch(diff.stdout, /train@temperature=1\.3 +key - -> [0-9a-f]{12} +\(absent\) -> ran/);
+});
