@@ -14,6 +14,10 @@
  *   sub-kernel; all phases run as one XNNPACK convolution with `s*s*inC` output channels,
  *   followed by DepthToSpace. A 1x1 `dy` (the decoder's first layer) is one matrix product.
  *
+ * Forward convolutions over few channels with a stride (the encoder's RGB input) run as
+ * stride-1 convolutions of the space-to-depth input, and a convolution with a single output
+ * position as a matrix product.
+ *
  * The transposes, padding and interleaving around those calls are plain loops in JS on the
  * wasm heap (the stock Transpose/Pad/Slice kernels cost more than the convolutions here).
  *
@@ -441,6 +445,81 @@ function backpropInputOnePosition(
 }
 
 /**
+ * A strided convolution over few input channels (the encoder's RGB input) uses SIMD lanes
+ * poorly in XNNPACK. With the input rearranged space-to-depth (s*s*c channels) and the filter to
+ * match, it becomes a stride-1 convolution with kernel k/s, the same maths. Returns undefined
+ * when the case does not apply (then the caller runs the stock kernel). Used for Conv2D and
+ * FusedConv2D (bias and activation pass through unchanged).
+ */
+function spaceToDepthConv(
+  stock: KernelConfig,
+  args: { inputs: NamedTensorInfoMap; backend: WasmBackend; attrs: NamedAttrMap },
+): TensorInfo | undefined {
+  const x = args.inputs.x as TensorInfo;
+  const filter = args.inputs.filter as TensorInfo;
+  const { attrs, backend } = args;
+  const strides = attrs.strides as number | [number, number];
+  const [sh, sw] = typeof strides === "number" ? [strides, strides] : strides;
+  const dilations = attrs.dilations as number | [number, number] | undefined;
+  const undilated = dilations === undefined || dilations === 1 ||
+    (Array.isArray(dilations) && dilations.every((d) => d === 1));
+  const [n, h, w, c] = x.shape;
+  const [kh, kw, , co] = filter.shape;
+  if (
+    x.dtype !== "float32" || c >= 8 || sh !== sw || sh < 2 || kh % sh !== 0 || kw % sw !== 0 ||
+    attrs.pad !== "valid" || !undilated || (attrs.dataFormat ?? "NHWC") !== "NHWC"
+  ) {
+    return undefined;
+  }
+  const s = sh;
+  const h2 = Math.floor(h / s);
+  const w2 = Math.floor(w / s);
+  const c2 = s * s * c;
+  const x2 = backend.makeOutput([n, h2, w2, c2], "float32");
+  const f2 = backend.makeOutput([kh / s, kw / s, c2, co], "float32");
+  {
+    // x2[n, a, b, (p*s + q)*c + ch] = x[n, a*s + p, b*s + q, ch]
+    const src = heapView(backend, x);
+    const dst = heapView(backend, x2);
+    let d = 0;
+    for (let img = 0; img < n; img++) {
+      for (let a = 0; a < h2; a++) {
+        for (let b = 0; b < w2; b++) {
+          for (let p = 0; p < s; p++) {
+            const base = ((img * h + a * s + p) * w + b * s) * c;
+            for (let k = 0; k < s * c; k++) dst[d++] = src[base + k];
+          }
+        }
+      }
+    }
+    // f2[i2, j2, (p*s + q)*c + ch, o] = filter[i2*s + p, j2*s + q, ch, o]
+    const fv = heapView(backend, filter);
+    const fd = heapView(backend, f2);
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const i2 = Math.floor(i / s);
+        const j2 = Math.floor(j / s);
+        const lane = ((i % s) * s + (j % s)) * c;
+        for (let ch = 0; ch < c; ch++) {
+          const from = ((i * kw + j) * c + ch) * co;
+          const to = ((i2 * (kw / s) + j2) * c2 + lane + ch) * co;
+          fd.set(fv.subarray(from, from + co), to);
+        }
+      }
+    }
+  }
+  const out = stock.kernelFunc(
+    {
+      inputs: { ...args.inputs, x: x2, filter: f2 },
+      backend,
+      attrs: { ...attrs, strides: [1, 1] },
+    } as unknown as Parameters<KernelConfig["kernelFunc"]>[0],
+  ) as TensorInfo;
+  dispose(backend, x2, f2);
+  return out;
+}
+
+/**
  * Conv2D whose output is a single position (valid padding, input the size of the filter, as in
  * the gradient of the decoder's first transposed convolution) is a matrix product
  * x [batch, kh*kw*ci] x W [kh*kw*ci, co]; XNNPACK's matrix product is several times faster than
@@ -460,7 +539,7 @@ function makeConv2D(stock: KernelConfig): KernelConfig["kernelFunc"] {
     const onePosition = h === kh && w === kw && args.attrs.pad === "valid" && undilated &&
       (args.attrs.dataFormat ?? "NHWC") === "NHWC" && x.dtype === "float32";
     if (!onePosition) {
-      return stock.kernelFunc(
+      return spaceToDepthConv(stock, args) ?? stock.kernelFunc(
         args as unknown as Parameters<KernelConfig["kernelFunc"]>[0],
       ) as TensorInfo;
     }
@@ -534,9 +613,22 @@ export function registerWasmKernels(): void {
   if (stockConv === undefined) {
     throw new Error("Cannot register wasm kernels: the wasm backend's Conv2D is not registered");
   }
-  if (registered.has(stockConv.kernelFunc)) return;
-  const conv = { ...stockConv, kernelFunc: makeConv2D(stockConv) };
-  registered.add(conv.kernelFunc);
-  tf.unregisterKernel("Conv2D", "wasm");
-  tf.registerKernel(conv);
+  if (!registered.has(stockConv.kernelFunc)) {
+    const conv = { ...stockConv, kernelFunc: makeConv2D(stockConv) };
+    registered.add(conv.kernelFunc);
+    tf.unregisterKernel("Conv2D", "wasm");
+    tf.registerKernel(conv);
+  }
+  const stockFused = tf.getKernel("FusedConv2D", "wasm");
+  if (stockFused !== undefined && !registered.has(stockFused.kernelFunc)) {
+    const fused = {
+      ...stockFused,
+      kernelFunc: ((args: Parameters<KernelConfig["kernelFunc"]>[0]) =>
+        spaceToDepthConv(stockFused, args as never) ??
+          stockFused.kernelFunc(args)) as KernelConfig["kernelFunc"],
+    };
+    registered.add(fused.kernelFunc);
+    tf.unregisterKernel("FusedConv2D", "wasm");
+    tf.registerKernel(fused);
+  }
 }

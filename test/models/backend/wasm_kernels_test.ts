@@ -164,3 +164,40 @@ Deno.test("wasm Conv2D with a single output position matches the cpu backend", a
   assert.equal(fast.length, 21);
   assert.ok(maxAbsDiff(fast, reference) < 1e-4);
 });
+
+Deno.test("wasm strided Conv2D and FusedConv2D over RGB input match the cpu backend", async () => {
+  // The encoder's first layer shape (space-to-depth path), plus an odd size and stride 3.
+  const cases: { x: Shape4; filter: Shape4; stride: number }[] = [
+    { x: [2, 64, 64, 3], filter: [4, 4, 3, 5], stride: 2 },
+    { x: [2, 11, 13, 3], filter: [4, 2, 3, 4], stride: 2 },
+    { x: [1, 10, 10, 2], filter: [3, 3, 2, 3], stride: 3 },
+  ];
+  for (const c of cases) {
+    const forward = () =>
+      tf.tidy(() => {
+        const x = tf.tensor(values(c.x, 8), c.x) as tf.Tensor4D;
+        const filter = tf.tensor(values(c.filter, 9), c.filter) as tf.Tensor4D;
+        const bias = tf.tensor1d(values([c.filter[3]], 10));
+        const plain = tf.conv2d(x, filter, c.stride, "valid");
+        const fused = tf.fused.conv2d({
+          x,
+          filter,
+          strides: c.stride,
+          pad: "valid",
+          bias,
+          activation: "relu",
+        });
+        return tf.concat([plain.flatten(), fused.flatten()]);
+      });
+    await initBackend({ backend: "cpu" });
+    const reference = forward();
+    const referenceValues = reference.dataSync() as Float32Array;
+    await initBackend({ backend: "wasm" });
+    const fast = forward();
+    assert.ok(
+      maxAbsDiff(fast.dataSync() as Float32Array, referenceValues) < 1e-4,
+      `differs for ${JSON.stringify(c)}`,
+    );
+    tf.dispose([reference, fast]);
+  }
+});
