@@ -1,0 +1,337 @@
+/**
+ * The dream: the MDN-RNN as a batched pseudo-environment for controllers (World Models §4.5;
+ * the reward from the book's reward head, `car_racing_dream.py`).
+ *
+ * A dream episode ("job": a candidate and a seed) starts from the first frame of a real
+ * episode: the seed picks one row of the encode output's `initial_z.npy` ([episodes, 2, Z]:
+ * mu, logvar) and z_0 ~ N(mu, exp(logvar / 2)^2); the LSTM state starts at zero and the reward
+ * input at 0. Per step t, as in the real driver ({@linkcode ControllerDriver}):
+ *
+ * 1. the controller sees [z_t] or [z_t, h_t] and acts a_t;
+ * 2. the LSTM is stepped with (z_t, a_t, r_t), giving h_{t+1} and the mixture for z_{t+1};
+ * 3. r_{t+1} = 1 when the reward logit is positive ("a new tile"), else 0: added to the return
+ *    and fed back as the next reward input;
+ * 4. z_{t+1} is sampled per latent dimension with temperature tau: a component from
+ *    softmax(logits / tau), then mu_k + sigma_k * sqrt(tau) * N(0, 1).
+ *
+ * Every episode lasts `maxSteps` steps (no done head). All jobs of a call run in one batch, one
+ * batched LSTM step (the MDN-RNN's SIMD kernels) per step; each job draws from its own
+ * generator seeded by its seed, and the kernels compute every row alike whatever the batch, so
+ * a job's outcome depends only on its candidate and seed (not on the batch or the worker).
+ * {@linkcode DreamPool} splits the jobs across Workers.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { mixSeed, Random } from "../../data/random.ts";
+import { readNpy } from "../../data/npy.ts";
+import { SERIES_FILES } from "../../data/series.ts";
+import { initBackend } from "../../models/backend/mod.ts";
+import { MdnRnn, type MixtureParams, sampleMixture } from "../../models/mdn_rnn.ts";
+import { ACTIONS, controllerActions, type ControllerInputs } from "../../models/controller.ts";
+import { createRng, type Rng } from "../../runner/rng.ts";
+import type { EpisodeJob, EpisodeOutcome } from "./driver.ts";
+
+/** Settings of a {@linkcode DreamEnv}, JSON-safe (sent to Workers as is). */
+export interface DreamConfig {
+  /** Directory of the MDN-RNN (`MdnRnn.save` layout); it must have the reward head. */
+  rnn: string;
+  /** The encode output (a series directory holding `initial_z.npy`). */
+  series: string;
+  /** What the controller sees. */
+  inputs: ControllerInputs;
+  /** Steps of every dream episode. */
+  maxSteps: number;
+  /** Sampling temperature tau (> 0). */
+  temperature: number;
+}
+
+/** The result of one dream episode. */
+export interface DreamOutcome extends EpisodeOutcome {
+  /** Row of `initial_z.npy` (the real episode) it started from. */
+  start: number;
+}
+
+/** What {@linkcode DreamRunOptions.onStep} sees, after the action is chosen. */
+export interface DreamStepView {
+  /** Index of the job in the job list. */
+  job: number;
+  /** Step within the episode (0 = the initial z). */
+  t: number;
+  /** z_t (a copy). */
+  z: Float32Array;
+  /** a_t (a copy). */
+  action: Float32Array;
+  /** r_t, the reward input that came with z_t. */
+  reward: number;
+}
+
+/** Options of {@linkcode DreamEnv.run}. */
+export interface DreamRunOptions {
+  /** Called at every step of every job. */
+  onStep?: (view: DreamStepView) => void;
+  /** Stops the run (throws the reason) between steps. */
+  signal?: AbortSignal;
+}
+
+/** The row of `initial_z.npy` that dream episode `seed` starts from. */
+export function dreamStart(seed: number, episodes: number): number {
+  return new Random(mixSeed(seed, "dream", "start")).nextInt(episodes);
+}
+
+/** Reads `initial_z.npy` of a series directory: [episodes, 2 (mu, logvar), Z] as float32. */
+export async function readInitialZ(
+  series: string,
+): Promise<{ data: Float32Array; episodes: number; zSize: number }> {
+  const path = join(series, SERIES_FILES.initialZ);
+  const array = await readNpy(path);
+  const [episodes, two, zSize] = array.shape;
+  if (array.shape.length !== 3 || two !== 2 || episodes < 1 || array.dtype !== "f4") {
+    throw new TypeError(
+      `Cannot read ${path}: expected float32 [episodes, 2, Z], got ${array.dtype} [${array.shape}]`,
+    );
+  }
+  return { data: array.data as Float32Array, episodes, zSize };
+}
+
+/** Reads whether an MDN-RNN directory has the reward head, without loading tfjs. */
+export async function readRnnRewardHead(dir: string): Promise<boolean> {
+  const json = JSON.parse(await Deno.readTextFile(join(dir, "model.json")));
+  return json?.userDefinedMetadata?.mdnRnn?.rewardHead === true;
+}
+
+/** Many dream episodes at once, on one thread. */
+export class DreamEnv {
+  /** The settings. */
+  readonly config: DreamConfig;
+  /** The MDN-RNN (with the reward head). */
+  readonly rnn: MdnRnn;
+  /** Initial [mu, logvar] rows, [episodes, 2, Z]. */
+  readonly initialZ: Float32Array;
+  /** Rows of {@linkcode initialZ}. */
+  readonly episodes: number;
+
+  private constructor(config: DreamConfig, rnn: MdnRnn, initialZ: Float32Array) {
+    this.config = config;
+    this.rnn = rnn;
+    this.initialZ = initialZ;
+    this.episodes = initialZ.length / (2 * rnn.config.zSize);
+  }
+
+  /** Loads the MDN-RNN and the initial latents, and checks they fit together. */
+  static async create(config: DreamConfig): Promise<DreamEnv> {
+    if (config.inputs !== "z" && config.inputs !== "zh") {
+      throw new TypeError(`Cannot create the dream: unknown inputs '${config.inputs}'`);
+    }
+    if (!Number.isSafeInteger(config.maxSteps) || config.maxSteps < 1) {
+      throw new RangeError(`Cannot create the dream: maxSteps ${config.maxSteps} is not >= 1`);
+    }
+    if (!(config.temperature > 0)) {
+      throw new RangeError(`Cannot create the dream: temperature ${config.temperature} <= 0`);
+    }
+    if (!await readRnnRewardHead(config.rnn)) {
+      throw new TypeError(
+        `Cannot create the dream: the MDN-RNN in ${config.rnn} has no reward head ` +
+          "(train it with reward_head: true)",
+      );
+    }
+    // Loading decodes the weights through tfjs; the dream itself runs on the RNN's own kernels.
+    await initBackend({ backend: "wasm" });
+    const initial = await readInitialZ(config.series);
+    const rnn = await MdnRnn.load(config.rnn, { zSize: initial.zSize, actionSize: ACTIONS });
+    return new DreamEnv(config, rnn, initial.data);
+  }
+
+  /** Parameters of one controller. */
+  get parameterCount(): number {
+    const { zSize, hidden } = this.rnn.config;
+    return ACTIONS * (1 + zSize + (this.config.inputs === "zh" ? hidden : 0));
+  }
+
+  /** Runs every job for `maxSteps` dream steps; outcomes in job order. */
+  async run(
+    candidates: readonly ArrayLike<number>[],
+    jobs: readonly EpisodeJob[],
+    options: DreamRunOptions = {},
+  ): Promise<DreamOutcome[]> {
+    const count = this.parameterCount;
+    for (const c of candidates) {
+      if (c.length !== count) {
+        throw new RangeError(
+          `Cannot dream: a candidate has ${c.length} parameters, expected ${count}`,
+        );
+      }
+    }
+    for (const job of jobs) {
+      if (!(job.candidate >= 0 && job.candidate < candidates.length)) {
+        throw new RangeError(`Cannot dream: no candidate ${job.candidate}`);
+      }
+    }
+    const n = jobs.length;
+    if (n === 0) return [];
+    const { zSize: Z, hidden: H, mixtures: K } = this.rnn.config;
+    const tau = this.config.temperature;
+    const layout = { inputs: this.config.inputs, zSize: Z, hidden: H };
+    // Parameters as float32, as in the real driver, so a candidate acts the same in both.
+    const params = new Float32Array(n * count);
+    jobs.forEach((job, i) => params.set(Float32Array.from(candidates[job.candidate]), i * count));
+    const rngs: Rng[] = jobs.map((job) => createRng(mixSeed(job.seed, "dream", "z")));
+    const starts = jobs.map((job) => dreamStart(job.seed, this.episodes));
+    let z = new Float32Array(n * Z);
+    for (let i = 0; i < n; i++) {
+      const row = starts[i] * 2 * Z;
+      for (let d = 0; d < Z; d++) {
+        const mu = this.initialZ[row + d], logvar = this.initialZ[row + Z + d];
+        z[i * Z + d] = mu + Math.exp(0.5 * logvar) * rngs[i].normal();
+      }
+    }
+    let state = this.rnn.initialState(n);
+    const reward = new Float32Array(n);
+    const returns = new Float64Array(n);
+    for (let t = 0; t < this.config.maxSteps; t++) {
+      if (options.signal && t % 16 === 0) await new Promise((r) => setTimeout(r, 0));
+      options.signal?.throwIfAborted();
+      const h = this.config.inputs === "zh" ? state.h : undefined;
+      const action = controllerActions(params, { z, h, rows: n }, layout);
+      if (options.onStep) {
+        for (let i = 0; i < n; i++) {
+          options.onStep({
+            job: i,
+            t,
+            z: z.slice(i * Z, (i + 1) * Z),
+            action: action.slice(i * ACTIONS, (i + 1) * ACTIONS),
+            reward: reward[i],
+          });
+        }
+      }
+      const out = this.rnn.stepState(state, { z, action, reward });
+      state = out.state;
+      const mix = out.mixture!;
+      const next = new Float32Array(n * Z);
+      const span = Z * K;
+      for (let i = 0; i < n; i++) {
+        reward[i] = mix.rewardLogit![i] > 0 ? 1 : 0;
+        returns[i] += reward[i];
+        const row: MixtureParams = {
+          logPi: mix.logPi.subarray(i * span, (i + 1) * span),
+          mu: mix.mu.subarray(i * span, (i + 1) * span),
+          logSigma: mix.logSigma.subarray(i * span, (i + 1) * span),
+          batch: 1,
+          mixtures: K,
+        };
+        next.set(sampleMixture(row, { tau, rng: rngs[i] }), i * Z);
+      }
+      z = next;
+    }
+    return jobs.map((_, i) => ({
+      return: returns[i],
+      length: this.config.maxSteps,
+      terminated: false,
+      start: starts[i],
+    }));
+  }
+}
+
+interface WorkerReply {
+  type: "ready" | "done" | "error";
+  outcomes?: DreamOutcome[];
+  message?: string;
+}
+
+/**
+ * Dream episodes across Workers (job i to worker i mod W), each with its own
+ * {@linkcode DreamEnv}; with one worker, in the calling thread. Outcomes come back in job order
+ * and do not depend on the worker count.
+ */
+export class DreamPool {
+  #local: DreamEnv | undefined;
+  #workers: Worker[];
+  #signal: AbortSignal | undefined;
+
+  private constructor(local: DreamEnv | undefined, workers: Worker[], signal?: AbortSignal) {
+    this.#local = local;
+    this.#workers = workers;
+    this.#signal = signal;
+  }
+
+  /** Starts the dreams (loads the models in every Worker). */
+  static async create(
+    config: DreamConfig,
+    options: { workers: number; signal?: AbortSignal },
+  ): Promise<DreamPool> {
+    if (options.workers <= 1) {
+      return new DreamPool(await DreamEnv.create(config), [], options.signal);
+    }
+    const url = new URL("./dream_worker.ts", import.meta.url).href;
+    const workers = Array.from(
+      { length: options.workers },
+      () => new Worker(url, { type: "module" }),
+    );
+    const pool = new DreamPool(undefined, workers, options.signal);
+    try {
+      await Promise.all(workers.map((w) => pool.#request(w, { type: "init", config }, "ready")));
+    } catch (error) {
+      pool.close();
+      throw error;
+    }
+    return pool;
+  }
+
+  /** Number of threads dreaming in parallel. */
+  get size(): number {
+    return this.#local ? 1 : this.#workers.length;
+  }
+
+  /** Runs all jobs; outcomes in job order. */
+  async run(
+    candidates: readonly ArrayLike<number>[],
+    jobs: readonly EpisodeJob[],
+  ): Promise<DreamOutcome[]> {
+    if (this.#local) return await this.#local.run(candidates, jobs, { signal: this.#signal });
+    const packed = candidates.map((c) => Float32Array.from(c));
+    const W = this.#workers.length;
+    const parts = this.#workers.map((_, w) => jobs.filter((_, i) => i % W === w));
+    const results = await Promise.all(
+      this.#workers.map((worker, w) =>
+        parts[w].length === 0
+          ? Promise.resolve([])
+          : this.#request(worker, { type: "run", candidates: packed, jobs: parts[w] }, "done")
+            .then((reply) => reply.outcomes!)
+      ),
+    );
+    return jobs.map((_, i) => results[i % W][Math.floor(i / W)]);
+  }
+
+  /** Stops the Workers. */
+  close(): void {
+    for (const worker of this.#workers) worker.terminate();
+    this.#workers = [];
+    this.#local = undefined;
+  }
+
+  #request(worker: Worker, message: unknown, expect: "ready" | "done"): Promise<WorkerReply> {
+    return new Promise<WorkerReply>((resolve, reject) => {
+      const signal = this.#signal;
+      const onAbort = () => finish(() => reject(signal!.reason));
+      const finish = (action: () => void) => {
+        worker.onmessage = null;
+        worker.onerror = null;
+        signal?.removeEventListener("abort", onAbort);
+        action();
+      };
+      worker.onmessage = (event: MessageEvent<WorkerReply>) => {
+        const reply = event.data;
+        if (reply.type === expect) finish(() => resolve(reply));
+        else finish(() => reject(new Error(`Cannot dream: ${reply.message}`)));
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        finish(() => reject(new Error(`Cannot dream: a worker failed: ${event.message}`)));
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      worker.postMessage(message);
+    });
+  }
+}
