@@ -567,6 +567,10 @@ export class MdnRnn {
           units: this.config.hidden,
           returnSequences: true,
           recurrentActivation: "sigmoid",
+          // setWeights replaces these at once; the default orthogonal initializer would
+          // spend ~15 s on a QR decomposition of the 256x1024 recurrent kernel first.
+          kernelInitializer: "zeros",
+          recurrentInitializer: "zeros",
           inputShape: [null, this.inputSize],
           name: "lstm",
         }),
