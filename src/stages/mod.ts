@@ -14,4 +14,5 @@ export const builtinStages: Record<string, string> = {
   "worldmodels/train_controller": new URL("./worldmodels/train_controller.ts", import.meta.url)
     .href,
   "worldmodels/evaluate": new URL("./worldmodels/evaluate.ts", import.meta.url).href,
+  "worldmodels/dream_video": new URL("./worldmodels/dream_video.ts", import.meta.url).href,
 };

@@ -47,6 +47,12 @@ export interface DreamConfig {
   temperature: number;
 }
 
+/** One dream episode: a candidate and a seed, optionally a fixed start. */
+export interface DreamJob extends EpisodeJob {
+  /** Row of `initial_z.npy` to start from; default {@linkcode dreamStart} of the seed. */
+  start?: number;
+}
+
 /** The result of one dream episode. */
 export interface DreamOutcome extends EpisodeOutcome {
   /** Row of `initial_z.npy` (the real episode) it started from. */
@@ -152,7 +158,7 @@ export class DreamEnv {
   /** Runs every job for `maxSteps` dream steps; outcomes in job order. */
   async run(
     candidates: readonly ArrayLike<number>[],
-    jobs: readonly EpisodeJob[],
+    jobs: readonly DreamJob[],
     options: DreamRunOptions = {},
   ): Promise<DreamOutcome[]> {
     const count = this.parameterCount;
@@ -167,6 +173,11 @@ export class DreamEnv {
       if (!(job.candidate >= 0 && job.candidate < candidates.length)) {
         throw new RangeError(`Cannot dream: no candidate ${job.candidate}`);
       }
+      if (job.start !== undefined && !(job.start >= 0 && job.start < this.episodes)) {
+        throw new RangeError(
+          `Cannot dream: start ${job.start} is not a row of initial_z (${this.episodes} episodes)`,
+        );
+      }
     }
     const n = jobs.length;
     if (n === 0) return [];
@@ -177,7 +188,7 @@ export class DreamEnv {
     const params = new Float32Array(n * count);
     jobs.forEach((job, i) => params.set(Float32Array.from(candidates[job.candidate]), i * count));
     const rngs: Rng[] = jobs.map((job) => createRng(mixSeed(job.seed, "dream", "z")));
-    const starts = jobs.map((job) => dreamStart(job.seed, this.episodes));
+    const starts = jobs.map((job) => job.start ?? dreamStart(job.seed, this.episodes));
     let z = new Float32Array(n * Z);
     for (let i = 0; i < n; i++) {
       const row = starts[i] * 2 * Z;
@@ -286,7 +297,7 @@ export class DreamPool {
   /** Runs all jobs; outcomes in job order. */
   async run(
     candidates: readonly ArrayLike<number>[],
-    jobs: readonly EpisodeJob[],
+    jobs: readonly DreamJob[],
   ): Promise<DreamOutcome[]> {
     if (this.#local) return await this.#local.run(candidates, jobs, { signal: this.#signal });
     const packed = candidates.map((c) => Float32Array.from(c));

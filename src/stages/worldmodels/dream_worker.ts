@@ -9,13 +9,12 @@
  * @module
  */
 
-import { type DreamConfig, DreamEnv } from "./dream_env.ts";
-import type { EpisodeJob } from "./driver.ts";
+import { type DreamConfig, DreamEnv, type DreamJob } from "./dream_env.ts";
 
 /** A message to the worker. */
 export type DreamWorkerRequest =
   | { type: "init"; config: DreamConfig }
-  | { type: "run"; candidates: Float32Array[]; jobs: EpisodeJob[] };
+  | { type: "run"; candidates: Float32Array[]; jobs: DreamJob[] };
 
 /** The worker's global scope, typed without the worker lib so `deno check src/` stays one program. */
 const scope = self as unknown as {

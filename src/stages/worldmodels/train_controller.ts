@@ -23,7 +23,11 @@
  * Output `controller` (a directory): `controller.json` with the mean, the best candidate, the
  * best-evaluated mean and the settings; `worldmodels/evaluate` reads it.
  *
- * `mode` is `real` (training in the real environment); a later issue adds `dream`.
+ * `mode` is `real` (training in the real environment) or `dream`: every candidate is scored in
+ * the MDN-RNN's dream (./dream_env.ts) at `temperature`, starting from the initial z of the
+ * `series` input (the encode output); the RNN (input `rnn`) must have the reward head. The
+ * dream's return counts predicted new tiles, so fitness is on another scale than real returns;
+ * the evaluations of the mean still run in the real environment, showing the transfer.
  *
  * @module
  */
@@ -40,12 +44,13 @@ import {
   readVaeZSize,
 } from "./driver.ts";
 import { DriverPool } from "./driver_pool.ts";
+import { DreamPool, readRnnRewardHead } from "./dream_env.ts";
 
 /** The stage's label, mixed into every seed it derives. */
 export const TRAIN_CONTROLLER_LABEL = "worldmodels/train_controller";
 
 /** Where the controller is trained. */
-export const CONTROLLER_MODES = ["real"] as const;
+export const CONTROLLER_MODES = ["real", "dream"] as const;
 
 /** One of {@linkcode CONTROLLER_MODES}. */
 export type ControllerMode = typeof CONTROLLER_MODES[number];
@@ -76,6 +81,8 @@ export interface TrainControllerParams {
   inputs: ControllerInputs;
   /** Where it is trained. */
   mode: ControllerMode;
+  /** Sampling temperature of the dream (mode `dream`). */
+  temperature: number;
   /** CMA-ES covariance model. */
   covariance: CovarianceModel;
   /** TensorFlow.js backend of the encoder in every worker. */
@@ -100,6 +107,8 @@ export interface ControllerFile {
   layout: string;
   /** Training mode. */
   mode: ControllerMode;
+  /** The dream's temperature (mode `dream` only). */
+  temperature?: number;
   /** Generations run. */
   generation: number;
   /** The final CMA-ES mean. */
@@ -149,6 +158,20 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
   if (p.inputs === "zh" && rnnDir === undefined) {
     throw new TypeError("Cannot train controller: inputs 'zh' need the `rnn` input (an MDN-RNN)");
   }
+  if (p.mode === "dream") {
+    if (rnnDir === undefined || !await readRnnRewardHead(rnnDir)) {
+      throw new TypeError(
+        "Cannot train controller in the dream: mode 'dream' needs the `rnn` input, an MDN-RNN " +
+          "with the reward head (worldmodels/train_rnn with reward_head: true)",
+      );
+    }
+    if (ctx.inputs.series === undefined) {
+      throw new TypeError(
+        "Cannot train controller in the dream: mode 'dream' needs the `series` input " +
+          "(worldmodels/encode output, for the initial z of real episodes)",
+      );
+    }
+  }
   const zSize = await readVaeZSize(vaeDir);
   const hidden = p.inputs === "zh" ? await readRnnHidden(rnnDir!) : 0;
   const inputSize = zSize + hidden;
@@ -181,8 +204,25 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
     slots: p.envs_per_worker,
     backend: p.backend,
   }, { workers: p.workers, signal: ctx.signal });
+  // In the dream, candidates are scored by the MDN-RNN; the real pool only evaluates the mean.
+  let dream: DreamPool | undefined;
+  try {
+    dream = p.mode === "dream"
+      ? await DreamPool.create({
+        rnn: rnnDir!,
+        series: ctx.inputs.series,
+        inputs: p.inputs,
+        maxSteps: p.max_steps,
+        temperature: p.temperature,
+      }, { workers: p.workers, signal: ctx.signal })
+      : undefined;
+  } catch (error) {
+    pool.close();
+    throw error;
+  }
   ctx.report({
     mode: p.mode,
+    ...(dream ? { temperature: p.temperature } : {}),
     inputs: p.inputs,
     parameters: dimension,
     covariance: p.covariance,
@@ -213,9 +253,11 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
           jobs.push({ candidate: c, seed: trainEpisodeSeed(ctx.seed, g, j) });
         }
       }
-      const outcomes = await pool.run(candidates, jobs, {
-        noProgressSteps: p.no_progress_steps,
-      });
+      const outcomes = dream
+        ? await dream.run(candidates, jobs)
+        : await pool.run(candidates, jobs, {
+          noProgressSteps: p.no_progress_steps,
+        });
       const fitness = candidates.map((_, c) => {
         let sum = 0;
         for (let j = 0; j < p.episodes_per_candidate; j++) {
@@ -266,6 +308,7 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
     }
   } finally {
     pool.close();
+    dream?.close();
   }
 
   const best = es.best!;
@@ -278,6 +321,7 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
     hidden,
     layout: "3 biases, then W row-major [input_size, 3]; input = [z] or [z, h]",
     mode: p.mode,
+    ...(p.mode === "dream" ? { temperature: p.temperature } : {}),
     generation: es.generation,
     mean: Array.from(es.mean),
     best: { params: Array.from(best.x), fitness: best.fitness, generation: best.generation },
@@ -295,7 +339,8 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
 
 /** The `worldmodels/train_controller` stage module. */
 export default defineStage<TrainControllerParams>({
-  description: "CMA-ES over the linear controller in the real CarRacing (batched VAE/RNN)",
+  description:
+    "CMA-ES over the linear controller in the real CarRacing or the MDN-RNN's dream (batched)",
   params: {
     popsize: { type: "integer", default: 16, min: 2, description: "candidates per generation" },
     episodes_per_candidate: {
@@ -354,7 +399,14 @@ export default defineStage<TrainControllerParams>({
       type: "string",
       default: "real",
       enum: CONTROLLER_MODES,
-      description: "where candidates are scored: real (the CarRacing environment)",
+      description:
+        "where candidates are scored: real (the CarRacing environment) or dream (the MDN-RNN)",
+    },
+    temperature: {
+      type: "number",
+      default: 1,
+      min: 0.01,
+      description: "mode dream: sampling temperature tau (mixture logits / tau, sigma * sqrt(tau))",
     },
     covariance: {
       type: "string",
@@ -372,7 +424,12 @@ export default defineStage<TrainControllerParams>({
   inputs: {
     vae: { description: "the ConvVAE (worldmodels/train_vae output `model`)" },
     rnn: {
-      description: "the MDN-RNN (worldmodels/train_rnn output `model`); required with inputs zh",
+      description:
+        "the MDN-RNN (worldmodels/train_rnn output `model`); required with inputs zh and mode dream",
+      optional: true,
+    },
+    series: {
+      description: "mode dream: the encode output `series` (initial z of real episodes)",
       optional: true,
     },
   },
