@@ -114,6 +114,8 @@ const RESERVED_STAGE_NAMES = ["metrics", "logs"];
 const MATRIX_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Matrix values become part of stage (and folder) names: `train@temperature=1.15`.
 const MATRIX_TEXT = /^[A-Za-z0-9_.+-]+$/;
+// A typo such as a range of 1000 values in two keys must not build millions of stages.
+const MAX_VARIANTS = 10_000;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -1045,6 +1047,16 @@ function expandStage(
 ): StageDef[] {
   const own = axes.get(stage.name)!;
   if (own.length === 0) return [stage];
+  const count = own.reduce((n, axis) => n * axis.values.length, 1);
+  if (count > MAX_VARIANTS) {
+    options.report(
+      `stages.${stage.name}`,
+      `Cannot expand stage "${stage.name}" into ${count} variants (at most ${MAX_VARIANTS})`,
+      `matrix keys reaching it: ${own.map((a) => `${a.key} (${a.values.length})`).join(", ")}`,
+      "key",
+    );
+    return [];
+  }
   // Cartesian product, the first key varying slowest.
   let assignments: [string, MatrixValue][][] = [[]];
   for (const axis of own) {

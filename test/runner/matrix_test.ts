@@ -319,3 +319,17 @@ Deno.test("loadExperiment() checks each variant's parameters and --set matrix va
     ["b@tau=0.5", 0.5],
   ]);
 });
+
+Deno.test("loadExperiment() refuses a matrix that would build more than 10000 variants", async () => {
+  const values = `[${Array.from({ length: 101 }, (_, i) => i).join(", ")}]`;
+  await using p = await tempProject({
+    "big.yaml": `stages:
+  a:
+    matrix: { x: ${values}, y: ${values} }
+    run: "echo \${matrix.x} \${matrix.y}"
+`,
+  });
+  assertEquals(await problems(p.dir, "big.yaml"), [
+    'big.yaml:2:3 stages.a: Cannot expand stage "a" into 10201 variants (at most 10000)',
+  ]);
+});
