@@ -29,7 +29,8 @@ import { HumanReporter } from "./reporter.ts";
 const USAGE = `Usage:
   deno task run <file.yaml> [options]    run an experiment (a new numbered run)
       --set path=value   override a value, e.g. --set params.n=5 (repeatable)
-      --force [stage]    rerun every stage, or only the named one (repeatable)
+      --force [stage]    rerun every stage, or only the named one (repeatable; the name of
+                         a stage with matrix: reruns all its variants)
       --dry-run          say what would run and why; run nothing
       --jobs N           stages run at once (default: number of cores)
       --runs DIR         runs and store folder (default: $DITTO_RUNS or <project>/runs)

@@ -877,6 +877,9 @@ async function validate(
           "would compute the same result",
         draft.kind === "run"
           ? `use \${matrix.${key}} in the command`
+          : isObject(raw.with) && key in raw.with
+          ? `\`with: { ${key}: ${JSON.stringify(raw.with[key])} }\` (perhaps from an extended ` +
+            `file) wins over the matrix: write \`${key}: "\${matrix.${key}}"\``
           : `pass it as a parameter, e.g. \`with: { <param>: "\${matrix.${key}}" }\`, or name ` +
             "the key after a parameter of the stage",
         "key",

@@ -333,3 +333,19 @@ Deno.test("loadExperiment() refuses a matrix that would build more than 10000 va
     'big.yaml:2:3 stages.a: Cannot expand stage "a" into 10201 variants (at most 10000)',
   ]);
 });
+
+Deno.test("loadExperiment() explains that an explicit with: value wins over a matrix key of the same name", async () => {
+  await using p = await tempProject({
+    "base.yaml": `stages:\n  a:\n    uses: ./echo.ts\n    with: { temperature: 1.5 }\n`,
+    "w.yaml": `extends: base.yaml\nstages:\n  a:\n    matrix: { temperature: [0.5, 1] }\n`,
+  });
+  try {
+    await loadExperiment(join(p.dir, "w.yaml"), { describe: echoMeta });
+    throw new Error("expected an ExperimentError");
+  } catch (error) {
+    assertMatch(
+      String(error),
+      /w\.yaml:4:15: stages\.a\.matrix\.temperature: Cannot sweep "temperature".*\n {2}hint: `with: \{ temperature: 1\.5 \}` \(perhaps from an extended file\) wins over the matrix/,
+    );
+  }
+});
