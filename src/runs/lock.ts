@@ -107,7 +107,8 @@ export async function exportRun(
   const stages = (config.stages ?? {}) as Record<string, Record<string, unknown>>;
   const lockStages: Record<string, LockedStage> = {};
   for (const report of record.stages) {
-    const stage = stages[report.name] ?? {};
+    // Matrix variants are declared once, under their base name.
+    const stage = stages[report.base ?? report.name] ?? {};
     const locked: LockedStage = {
       kind: report.kind,
       key: report.key ?? "",
@@ -272,7 +273,7 @@ export async function verifyAgainstLock(
     const locked = lock.stages[s.name];
     const v = compareStage(s, locked, lock, environment ?? null, results, config);
     if (locked?.deps && config) {
-      const deps = await depHashes(config.stages[s.name] ?? {});
+      const deps = await depHashes(config.stages[s.base ?? s.name] ?? {});
       for (const [name, h] of Object.entries(locked.deps)) {
         if (deps[name] !== undefined && deps[name] !== h) {
           v.explanations.unshift(`dep ${name} has different content`);
@@ -417,16 +418,16 @@ function compareStage(
         }
       }
     }
-    const upstream = ((config?.stages[s.name]?.needs ?? []) as string[]).concat(
+    const upstream = ((config?.stages[s.base ?? s.name]?.needs ?? []) as string[]).concat(
       [...earlier.keys()].filter((n) =>
-        JSON.stringify(config?.stages[s.name] ?? "").includes(`stages.${n}.`)
+        JSON.stringify(config?.stages[s.base ?? s.name] ?? "").includes(`stages.${n}.`)
       ),
     );
     for (const n of new Set(upstream)) {
       const u = earlier.get(n);
       if (u && !u.outputsMatch) why.push(`upstream ${n} produced different outputs`);
     }
-    why.push(...configDifferences(s.name, locked, lock, config));
+    why.push(...configDifferences(s.base ?? s.name, locked, lock, config));
     if (why.length === 0) why.push("different parameters, command or inputs (the key differs)");
   } else {
     const env = envDifferences(lock.environment, environment);

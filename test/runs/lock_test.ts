@@ -118,3 +118,31 @@ Deno.test("verifyAgainstLock() names a different dependency version and a differ
   ]);
   assertEquals(v.ok, false);
 });
+
+Deno.test("export locks each matrix variant with its base stage's command", async () => {
+  await using p = await tinyProject();
+  const yaml = join(p.dir, "sweep.yaml");
+  await Deno.writeTextFile(
+    yaml,
+    `name: sweep
+stages:
+  scale:
+    matrix: { k: [2, 3] }
+    run: "echo \${matrix.k} > k.txt"
+    outs: { k: k.txt }
+`,
+  );
+  const run = await cli(["run", yaml, "--runs", p.runs, "--json"]);
+  assertEquals(run.code, 0, run.stderr);
+  const file = join(p.dir, "sweep.lock.yaml");
+  const exp = await cli(["export", "sweep", "--runs", p.runs, "-o", file, "--json"]);
+  assertEquals(exp.code, 0, exp.stderr);
+  const text = await Deno.readTextFile(file);
+  assertStringIncludes(text, "scale@k=2:");
+  assertStringIncludes(text, "scale@k=3:");
+  // Both variants carry the declared command, so a mismatch can be explained.
+  assertEquals(text.split("command: echo ${matrix.k} > k.txt").length - 1, 2);
+  const verify = await cli(["run", file, "--verify", "--runs", join(p.dir, "runs2"), "--json"]);
+  assertEquals(verify.code, 0, verify.stderr);
+  assertEquals(JSON.parse(verify.stdout).verify.ok, true);
+});
