@@ -82,16 +82,22 @@ export async function readControllerFile(path: string): Promise<ControllerFile> 
 function pickSolution(
   file: ControllerFile,
   solution: EvaluateParams["solution"],
-): { name: string; params: number[] } {
-  if (solution === "mean") return { name: "mean", params: file.mean };
-  if (solution === "best") return { name: "best", params: file.best.params };
+): { name: string; params: number[]; generation: number } {
+  const mean = { name: "mean", params: file.mean, generation: file.generation };
+  if (solution === "mean") return mean;
+  if (solution === "best") {
+    return { name: "best", params: file.best.params, generation: file.best.generation };
+  }
   if (solution === "best_eval" && file.best_eval === null) {
     throw new TypeError(
       "Cannot evaluate best_eval: the controller was never evaluated in training",
     );
   }
-  if (file.best_eval !== null) return { name: "best_eval", params: file.best_eval.params };
-  return { name: "mean", params: file.mean };
+  if (file.best_eval !== null) {
+    const { params, generation } = file.best_eval;
+    return { name: "best_eval", params, generation };
+  }
+  return mean;
 }
 
 /** Runs the evaluation: the body of the stage, usable with any {@linkcode StageContext}. */
@@ -114,7 +120,7 @@ export async function evaluate(ctx: StageContext<EvaluateParams>): Promise<void>
   const seeds = Array.from({ length: p.episodes }, (_, i) => evaluateEpisodeSeed(ctx.seed, i));
   const jobs: EpisodeJob[] = seeds.map((seed) => ({ candidate: 0, seed }));
   ctx.log(
-    `${p.episodes} held-out episodes of the ${solution.name} controller (inputs ${inputs}, generation ${file.generation})`,
+    `${p.episodes} held-out episodes of the ${solution.name} controller of generation ${solution.generation} (inputs ${inputs})`,
   );
   ctx.progress.total(p.episodes, "episodes");
   const pool = await DriverPool.create(config, { workers: p.workers, signal: ctx.signal });
@@ -152,7 +158,7 @@ export async function evaluate(ctx: StageContext<EvaluateParams>): Promise<void>
         version: 1,
         solution: solution.name,
         inputs,
-        controller_generation: file.generation,
+        controller_generation: solution.generation,
         max_steps: p.max_steps,
         seed_rule: 'mixSeed(experiment_seed, "worldmodels/evaluate", episode)',
         ...summary,
