@@ -118,7 +118,13 @@ export interface ControllerFile {
   /** The mean with the highest evaluation, if any evaluation ran. */
   best_eval: { params: number[]; eval_mean_return: number; generation: number } | null;
   /** Every evaluation of the mean. */
-  evaluations: { generation: number; mean_return: number; std_return: number }[];
+  evaluations: {
+    generation: number;
+    mean_return: number;
+    std_return: number;
+    /** Mode dream: the mean's dream return on the same seeds. */
+    dream_mean_return?: number;
+  }[];
 }
 
 interface Checkpoint {
@@ -289,7 +295,19 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
         const e = stats(returns);
         values.eval_mean_return = e.mean;
         values.eval_std_return = e.std;
-        evaluations.push({ generation, mean_return: e.mean, std_return: e.std });
+        const evaluation: ControllerFile["evaluations"][number] = {
+          generation,
+          mean_return: e.mean,
+          std_return: e.std,
+        };
+        if (dream) {
+          // The same controller in the dream (starts picked by the same seeds): the transfer.
+          const dreamed = stats((await dream.run([mean], evalJobs)).map((o) => o.return));
+          values.eval_dream_mean_return = dreamed.mean;
+          evaluation.dream_mean_return = dreamed.mean;
+          message += `, in the dream ${dreamed.mean.toFixed(1)}`;
+        }
+        evaluations.push(evaluation);
         if (bestEval === null || e.mean > bestEval.eval_mean_return) {
           bestEval = { params: Array.from(mean), eval_mean_return: e.mean, generation };
         }

@@ -86,6 +86,10 @@ Deno.test("worldmodels/train_controller with mode dream trains over a temperatur
       assert.ok(m.fitness_min >= 0 && m.fitness_max <= 15, JSON.stringify(m));
       assert.ok(Number.isInteger(m.fitness_max * 2));
       assert.ok(Number.isFinite(m.eval_mean_return), "the mean is evaluated in the real env");
+      assert.ok(
+        m.eval_dream_mean_return >= 0 && m.eval_dream_mean_return <= 15,
+        "and in the dream",
+      );
     }
     const controller: ControllerFile = JSON.parse(
       Deno.readTextFileSync(
@@ -96,6 +100,10 @@ Deno.test("worldmodels/train_controller with mode dream trains over a temperatur
     assert.equal(controller.temperature, 1);
     assert.equal(controller.generation, 2);
     assert.equal(controller.evaluations.length, 2);
+    assert.deepEqual(
+      controller.evaluations.map((e) => e.dream_mean_return),
+      metrics.map((m) => m.eval_dream_mean_return),
+    );
 
     const video = join(run, "dream_video@temperature=1", "video");
     const summary = JSON.parse(Deno.readTextFileSync(join(video, "dream.json")));
