@@ -9,10 +9,15 @@
  *
  * 1. the controller sees [z_t] or [z_t, h_t] and acts a_t;
  * 2. the LSTM is stepped with (z_t, a_t, r_t), giving h_{t+1} and the mixture for z_{t+1};
- * 3. r_{t+1} = 1 when the reward logit is positive ("a new tile"), else 0: added to the return
- *    and fed back as the next reward input;
+ * 3. r_{t+1} = 1 when the reward logit is positive ("a new tile"), else 0 (`reward: "threshold"`,
+ *    the book's), or r_{t+1} ~ Bernoulli(sigmoid(logit)) (`reward: "bernoulli"`): added to the
+ *    return and fed back as the next reward input;
  * 4. z_{t+1} is sampled per latent dimension with temperature tau: a component from
  *    softmax(logits / tau), then mu_k + sigma_k * sqrt(tau) * N(0, 1).
+ *
+ * Why `bernoulli`: new tiles are rare in random rollouts (about 4% of steps), so a calibrated
+ * reward head seldom reaches probability 0.5 and the book's threshold can give every dream a
+ * return of 0, leaving CMA-ES no signal; sampling keeps the expected number of new tiles.
  *
  * Every episode lasts `maxSteps` steps (no done head). All jobs of a call run in one batch, one
  * batched LSTM step (the MDN-RNN's SIMD kernels) per step; each job draws from its own
@@ -45,7 +50,15 @@ export interface DreamConfig {
   maxSteps: number;
   /** Sampling temperature tau (> 0). */
   temperature: number;
+  /** How the reward logit becomes a reward; default `threshold` (the book's). */
+  reward?: DreamReward;
 }
+
+/** The allowed {@linkcode DreamReward} values. */
+export const DREAM_REWARDS = ["threshold", "bernoulli"] as const;
+
+/** `threshold`: 1 when the reward logit > 0; `bernoulli`: 1 with probability sigmoid(logit). */
+export type DreamReward = typeof DREAM_REWARDS[number];
 
 /** One dream episode: a candidate and a seed, optionally a fixed start. */
 export interface DreamJob extends EpisodeJob {
@@ -133,6 +146,9 @@ export class DreamEnv {
     if (!Number.isSafeInteger(config.maxSteps) || config.maxSteps < 1) {
       throw new RangeError(`Cannot create the dream: maxSteps ${config.maxSteps} is not >= 1`);
     }
+    if (config.reward !== undefined && !DREAM_REWARDS.includes(config.reward)) {
+      throw new TypeError(`Cannot create the dream: unknown reward '${config.reward}'`);
+    }
     if (!(config.temperature > 0)) {
       throw new RangeError(`Cannot create the dream: temperature ${config.temperature} <= 0`);
     }
@@ -200,6 +216,7 @@ export class DreamEnv {
     let state = this.rnn.initialState(n);
     const reward = new Float32Array(n);
     const returns = new Float64Array(n);
+    const bernoulli = this.config.reward === "bernoulli";
     for (let t = 0; t < this.config.maxSteps; t++) {
       if (options.signal && t % 16 === 0) await new Promise((r) => setTimeout(r, 0));
       options.signal?.throwIfAborted();
@@ -222,7 +239,10 @@ export class DreamEnv {
       const next = new Float32Array(n * Z);
       const span = Z * K;
       for (let i = 0; i < n; i++) {
-        reward[i] = mix.rewardLogit![i] > 0 ? 1 : 0;
+        const logit = mix.rewardLogit![i];
+        reward[i] = bernoulli
+          ? (rngs[i].nextFloat() * (1 + Math.exp(-logit)) < 1 ? 1 : 0)
+          : (logit > 0 ? 1 : 0);
         returns[i] += reward[i];
         const row: MixtureParams = {
           logPi: mix.logPi.subarray(i * span, (i + 1) * span),

@@ -28,7 +28,7 @@ import { join } from "node:path";
 import type { SeriesIndex } from "../../data/series.ts";
 import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { DreamEnv } from "./dream_env.ts";
+import { DREAM_REWARDS, DreamEnv, type DreamReward } from "./dream_env.ts";
 import { ControllerDriver } from "./driver.ts";
 import { readControllerFile } from "./evaluate.ts";
 import { encodeGif, type RgbImage, sideBySide, upscale } from "./gif.ts";
@@ -37,6 +37,8 @@ import { encodeGif, type RgbImage, sideBySide, upscale } from "./gif.ts";
 export interface DreamVideoParams {
   /** Sampling temperature of the dream. */
   temperature: number;
+  /** How the dream's reward logit becomes a reward. */
+  reward: DreamReward;
   /** Steps of both rollouts. */
   steps: number;
   /** Keep every k-th step in the GIF. */
@@ -84,6 +86,7 @@ export async function dreamVideo(ctx: StageContext<DreamVideoParams>): Promise<v
     inputs: file.inputs,
     maxSteps: p.steps,
     temperature: p.temperature,
+    reward: p.reward,
   });
   const driver = await ControllerDriver.create({
     vae: ctx.inputs.vae,
@@ -144,6 +147,7 @@ export async function dreamVideo(ctx: StageContext<DreamVideoParams>): Promise<v
       solution,
       inputs: file.inputs,
       temperature: p.temperature,
+      reward: p.reward,
       episode: p.episode,
       track_seed: info.seed,
       steps: p.steps,
@@ -181,6 +185,12 @@ export default defineStage<DreamVideoParams>({
       default: 1,
       min: 0.01,
       description: "sampling temperature tau of the dream",
+    },
+    reward: {
+      type: "string",
+      default: "threshold",
+      enum: DREAM_REWARDS,
+      description: "reward 1 when the logit > 0 (threshold) or with probability sigmoid(logit)",
     },
     steps: { type: "integer", default: 300, min: 1, description: "steps of both rollouts" },
     every: { type: "integer", default: 2, min: 1, description: "keep every k-th step" },

@@ -44,7 +44,7 @@ import {
   readVaeZSize,
 } from "./driver.ts";
 import { DriverPool } from "./driver_pool.ts";
-import { DreamPool, readRnnRewardHead } from "./dream_env.ts";
+import { DREAM_REWARDS, DreamPool, type DreamReward, readRnnRewardHead } from "./dream_env.ts";
 
 /** The stage's label, mixed into every seed it derives. */
 export const TRAIN_CONTROLLER_LABEL = "worldmodels/train_controller";
@@ -83,6 +83,8 @@ export interface TrainControllerParams {
   mode: ControllerMode;
   /** Sampling temperature of the dream (mode `dream`). */
   temperature: number;
+  /** How the dream's reward logit becomes a reward (mode `dream`). */
+  dream_reward: DreamReward;
   /** CMA-ES covariance model. */
   covariance: CovarianceModel;
   /** TensorFlow.js backend of the encoder in every worker. */
@@ -220,6 +222,7 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
         inputs: p.inputs,
         maxSteps: p.max_steps,
         temperature: p.temperature,
+        reward: p.dream_reward,
       }, { workers: p.workers, signal: ctx.signal })
       : undefined;
   } catch (error) {
@@ -228,7 +231,7 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
   }
   ctx.report({
     mode: p.mode,
-    ...(dream ? { temperature: p.temperature } : {}),
+    ...(dream ? { temperature: p.temperature, dream_reward: p.dream_reward } : {}),
     inputs: p.inputs,
     parameters: dimension,
     covariance: p.covariance,
@@ -425,6 +428,13 @@ export default defineStage<TrainControllerParams>({
       default: 1,
       min: 0.01,
       description: "mode dream: sampling temperature tau (mixture logits / tau, sigma * sqrt(tau))",
+    },
+    dream_reward: {
+      type: "string",
+      default: "threshold",
+      enum: DREAM_REWARDS,
+      description:
+        "mode dream: reward 1 when the reward logit > 0 (threshold, the book's) or with probability sigmoid(logit) (bernoulli)",
     },
     covariance: {
       type: "string",

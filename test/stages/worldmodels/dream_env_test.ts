@@ -151,7 +151,7 @@ Deno.test("DreamEnv samples each latent dimension from the mixture with logits /
   }
 });
 
-Deno.test("DreamEnv rewards a step when the reward logit is positive and feeds the reward back; an RNN without the reward head is refused", async () => {
+Deno.test("DreamEnv rewards a step when the reward logit is positive (or with probability sigmoid(logit)) and feeds the reward back; an RNN without the reward head is refused", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ditto_dream_reward_" });
   try {
     for (const [logit, expected] of [[4, 20], [-4, 0]]) {
@@ -194,6 +194,26 @@ Deno.test("DreamEnv rewards a step when the reward logit is positive and feeds t
     assert.deepEqual(views.slice(1).map((v) => v.reward), bits.slice(0, -1));
     assert.equal(outcome.return, bits.reduce((a, b) => a + b, 0));
     assert.ok(bits.includes(0) && bits.includes(1), `both rewards occur: ${bits}`);
+
+    // reward "bernoulli": 1 with probability sigmoid(logit), from the job's own generator.
+    for (const logit of [0, -1.5]) {
+      const bias = new Float32Array(Z * K * 3 + 1);
+      bias[bias.length - 1] = logit;
+      const sub = join(dir, `b${logit}`);
+      await Deno.mkdir(sub);
+      const sampled = await DreamEnv.create({
+        ...await writeDream(sub, { headBias: bias }),
+        reward: "bernoulli",
+        maxSteps: 40,
+      });
+      const cands = candidates(1, sampled.parameterCount);
+      const jobs = Array.from({ length: 64 }, (_, i) => ({ candidate: 0, seed: i }));
+      const outcomes = await sampled.run(cands, jobs);
+      assert.deepEqual(await sampled.run(cands, jobs), outcomes);
+      const rate = outcomes.reduce((a, o) => a + o.return, 0) / (64 * 40);
+      const p = 1 / (1 + Math.exp(-logit));
+      assert.ok(Math.abs(rate - p) < 0.04, `logit ${logit}: reward rate ${rate}, expected ${p}`);
+    }
 
     const plain = join(dir, "plain");
     await Deno.mkdir(plain);
