@@ -64,7 +64,10 @@ try {
   const anchor = await timed(() => {
     for (let t = 0; t < STEPS; t++) {
       envs.forEach((env, i) => {
-        frames.set(env.step([rng.uniform(-1, 1), 0.3, 0]).observation, i * 12288);
+        const r = env.step([rng.uniform(-1, 1), 0.3, 0]);
+        frames.set(r.observation, i * 12288);
+        // Random steering can leave the playfield; a new track keeps the env stepping.
+        if (r.terminated || r.truncated) env.reset({ seed: mixSeed(3, i, t) });
       });
     }
   });

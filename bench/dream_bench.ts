@@ -76,7 +76,11 @@ try {
   envs.forEach((env, i) => env.reset({ seed: mixSeed(3, i) }));
   const bare = await timed(() => {
     for (let t = 0; t < STEPS; t++) {
-      for (const env of envs) env.step([rng.uniform(-1, 1), 0.3, 0]);
+      envs.forEach((env, i) => {
+        const r = env.step([rng.uniform(-1, 1), 0.3, 0]);
+        // Random steering can leave the playfield; a new track keeps the env stepping.
+        if (r.terminated || r.truncated) env.reset({ seed: mixSeed(3, i, t) });
+      });
     }
   });
   for (const env of envs) env.close();
