@@ -159,7 +159,9 @@ export async function dreamVideo(ctx: StageContext<DreamVideoParams>): Promise<v
         "dream: z decoded by the VAE (x3)",
       ],
       dream_return: dreamed.return,
-      dream_return_unit: "predicted new tiles (reward logit > 0)",
+      dream_return_unit: p.reward === "bernoulli"
+        ? "predicted new tiles (sampled with probability sigmoid(reward logit))"
+        : "predicted new tiles (reward logit > 0)",
       real_return: real.return,
       real_length: real.length,
     };
