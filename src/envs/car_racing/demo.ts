@@ -11,29 +11,12 @@
  * @module
  */
 
-import gifenc from "gifenc";
 import { encode } from "fast-png";
 import { CarRacing } from "./car_racing.ts";
 import { TrackFollower } from "./driver.ts";
 import { EnvRng } from "./rng.ts";
 import { COLORS, tileColor } from "./render.ts";
-
-// gifenc ships CommonJS whose named exports Deno cannot detect; take them off the default.
-interface GifStream {
-  writeFrame(
-    index: Uint8Array,
-    width: number,
-    height: number,
-    opts: { palette?: number[][]; delay?: number; first?: boolean },
-  ): void;
-  finish(): void;
-  bytes(): Uint8Array;
-}
-const { GIFEncoder, quantize, applyPalette } = gifenc as unknown as {
-  GIFEncoder: () => GifStream;
-  quantize: (rgba: Uint8Array, maxColors: number) => number[][];
-  applyPalette: (rgba: Uint8Array, palette: number[][]) => Uint8Array;
-};
+import { encodeGif as encodeFrames } from "../../media/gif.ts";
 
 /** Options of {@link recordEpisode}. */
 export interface DemoOptions {
@@ -159,41 +142,11 @@ function exactPalette(): number[][] {
  * @returns GIF bytes.
  */
 export function encodeGif(rec: Frames): Uint8Array {
-  const gif = GIFEncoder();
-  const palette = exactPalette();
-  const lookup = new Map<number, number>();
-  palette.forEach(([r, g, b], i) => lookup.set((r << 16) | (g << 8) | b, i));
-  const n = rec.width * rec.height;
-  rec.frames.forEach((frame, f) => {
-    const index = new Uint8Array(n);
-    let exact = true;
-    for (let i = 0; i < n; i++) {
-      const k = lookup.get((frame[i * 3] << 16) | (frame[i * 3 + 1] << 8) | frame[i * 3 + 2]);
-      if (k === undefined) {
-        exact = false;
-        break;
-      }
-      index[i] = k;
-    }
-    if (exact) {
-      gif.writeFrame(index, rec.width, rec.height, { palette, delay: rec.delayMs, first: f === 0 });
-      return;
-    }
-    const rgba = new Uint8Array(n * 4);
-    for (let i = 0; i < n; i++) {
-      rgba[i * 4] = frame[i * 3];
-      rgba[i * 4 + 1] = frame[i * 3 + 1];
-      rgba[i * 4 + 2] = frame[i * 3 + 2];
-      rgba[i * 4 + 3] = 255;
-    }
-    const local = quantize(rgba, 256);
-    gif.writeFrame(applyPalette(rgba, local), rec.width, rec.height, {
-      palette: local,
-      delay: rec.delayMs,
-    });
+  const { width, height } = rec;
+  return encodeFrames(rec.frames.map((rgb) => ({ width, height, rgb })), {
+    delayMs: rec.delayMs,
+    palette: exactPalette(),
   });
-  gif.finish();
-  return gif.bytes();
 }
 
 /**

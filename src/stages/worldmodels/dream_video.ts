@@ -31,7 +31,7 @@ import { defineStage, type StageContext } from "../../runner/mod.ts";
 import { DREAM_REWARDS, DreamEnv, type DreamReward } from "./dream_env.ts";
 import { ControllerDriver } from "./driver.ts";
 import { readControllerFile } from "./evaluate.ts";
-import { encodeGif, type RgbImage, sideBySide, upscale } from "./gif.ts";
+import { encodeGif, type RgbImage, sideBySide, upscale } from "../../media/gif.ts";
 
 /** Parameters of `worldmodels/dream_video` (the `with:` keys). */
 export interface DreamVideoParams {

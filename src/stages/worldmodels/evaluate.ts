@@ -34,7 +34,7 @@ import {
   type EpisodeJob,
 } from "./driver.ts";
 import { DriverPool } from "./driver_pool.ts";
-import { encodeGif, type RgbImage, sideBySide, upscale } from "./gif.ts";
+import { encodeGif, type RgbImage, sideBySide, upscale } from "../../media/gif.ts";
 import type { ControllerFile } from "./train_controller.ts";
 
 /** The stage's label, mixed into every track seed it uses. */

@@ -1,7 +1,7 @@
 /**
- * Animated GIFs of an agent's episode with gifenc: each frame is a row of RGB panels (for
- * example what the agent sees, its VAE reconstruction and a large view), quantised to one
- * palette per frame.
+ * Animated GIFs with gifenc, shared by the env demo and the World Models stages: RGB frames
+ * (for example a row of panels built with {@linkcode sideBySide}) written losslessly with a
+ * fixed palette when every colour is in it, otherwise quantised to one palette per frame.
  *
  * @module
  */
@@ -69,29 +69,55 @@ export function sideBySide(images: readonly RgbImage[]): RgbImage {
   return { width, height, rgb };
 }
 
+/** Options of {@linkcode encodeGif}. */
+export interface EncodeGifOptions {
+  /** Milliseconds between frames. */
+  delayMs: number;
+  /**
+   * A fixed palette of at most 256 `[r, g, b]` colours: a frame whose colours are all in it is
+   * written losslessly with it; other frames are quantised on their own.
+   */
+  palette?: readonly (readonly number[])[];
+}
+
 /**
  * Encodes same-sized frames as a looping animated GIF.
  *
  * @param frames The frames.
- * @param options Milliseconds between frames.
+ * @param options Frame delay and an optional fixed palette.
  * @returns The GIF bytes.
  */
-export function encodeGif(frames: readonly RgbImage[], options: { delayMs: number }): Uint8Array {
+export function encodeGif(frames: readonly RgbImage[], options: EncodeGifOptions): Uint8Array {
   if (frames.length === 0) throw new RangeError("Cannot encode a GIF: no frames");
   const { width, height } = frames[0];
   const gif = GIFEncoder();
   const n = width * height;
   const rgba = new Uint8Array(n * 4);
+  const fixed = options.palette?.map((c) => [...c]);
+  const lookup = new Map<number, number>();
+  fixed?.forEach(([r, g, b], i) => lookup.set((r << 16) | (g << 8) | b, i));
   frames.forEach((frame, f) => {
     if (frame.width !== width || frame.height !== height) {
       throw new RangeError(
         `Cannot encode a GIF: frame ${f} is ${frame.width}x${frame.height}, not ${width}x${height}`,
       );
     }
+    const rgb = frame.rgb;
+    if (fixed) {
+      const index = exactIndex(rgb, n, lookup);
+      if (index) {
+        gif.writeFrame(index, width, height, {
+          palette: fixed,
+          delay: options.delayMs,
+          first: f === 0,
+        });
+        return;
+      }
+    }
     for (let i = 0; i < n; i++) {
-      rgba[i * 4] = frame.rgb[i * 3];
-      rgba[i * 4 + 1] = frame.rgb[i * 3 + 1];
-      rgba[i * 4 + 2] = frame.rgb[i * 3 + 2];
+      rgba[i * 4] = rgb[i * 3];
+      rgba[i * 4 + 1] = rgb[i * 3 + 1];
+      rgba[i * 4 + 2] = rgb[i * 3 + 2];
       rgba[i * 4 + 3] = 255;
     }
     const palette = quantize(rgba, 256);
@@ -102,4 +128,19 @@ export function encodeGif(frames: readonly RgbImage[], options: { delayMs: numbe
   });
   gif.finish();
   return gif.bytes();
+}
+
+/** Palette indices of a frame, or undefined when a colour is missing from the palette. */
+function exactIndex(
+  rgb: Uint8Array,
+  n: number,
+  lookup: Map<number, number>,
+): Uint8Array | undefined {
+  const index = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = lookup.get((rgb[i * 3] << 16) | (rgb[i * 3 + 1] << 8) | rgb[i * 3 + 2]);
+    if (k === undefined) return undefined;
+    index[i] = k;
+  }
+  return index;
 }
