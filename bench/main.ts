@@ -2,7 +2,8 @@
  * Runs every `bench/*_bench.ts` in its own subprocess and forwards their JSON lines
  * `{"name","value","unit"}` to stdout (logs go to stderr). When PyTorch is importable it also
  * runs the PyTorch reference (`../shared/bench/torch_reference.py --threads 1`) and forwards its
- * lines with names prefixed `torch_`, so model benchmarks have their anchor in the same run.
+ * lines with names prefixed `torch_`, so model benchmarks have their anchor in the same run, and
+ * ends with `ratio_<name>` lines (ours / PyTorch, unit "x") for the pairs it has measured.
  *
  * ```sh
  * deno task bench              # everything
@@ -22,8 +23,35 @@ const TORCH_REFERENCE = join(REPO, "..", "shared", "bench", "torch_reference.py"
 
 const encoder = new TextEncoder();
 
+/** Every value printed so far, by name: the ratios at the end are computed from these. */
+const values = new Map<string, number>();
+
 function emit(line: string): void {
   Deno.stdout.writeSync(encoder.encode(line + "\n"));
+}
+
+/** Ours / PyTorch's, for each pair measured in this run (`ratio_<ours>` lines, unit "x"). */
+const RATIOS: [string, string][] = [
+  ["vae_train_images_per_s", "torch_vae_train"],
+  ["vae_train_2workers_images_per_s", "torch_vae_train"],
+  ["vae_encode_images_per_s", "torch_vae_encode"],
+  ["vae_encode_2workers_images_per_s", "torch_vae_encode"],
+  ["vae_encode_tfjs_images_per_s", "torch_vae_encode"],
+  ["rnn_train_timesteps_per_s_1thread", "torch_rnn_train"],
+  ["rnn_train_timesteps_per_s", "torch_rnn_train"],
+];
+
+function emitRatios(): void {
+  for (const [ours, anchor] of RATIOS) {
+    const a = values.get(ours), b = values.get(anchor);
+    if (a === undefined || b === undefined || b === 0) continue;
+    emit(JSON.stringify({
+      name: `ratio_${ours}`,
+      value: Math.round((a / b) * 1000) / 1000,
+      unit: "x",
+      anchor,
+    }));
+  }
 }
 
 function note(message: string): void {
@@ -58,6 +86,7 @@ async function forward(
       const row = JSON.parse(line);
       if (row && typeof row === "object" && typeof row.name === "string") {
         row.name = rename(row.name);
+        if (typeof row.value === "number") values.set(row.name, row.value);
         emit(JSON.stringify(row));
         return;
       }
@@ -118,6 +147,7 @@ async function main(args: string[]): Promise<number> {
       note("torch_reference.py failed");
       ok = false;
     }
+    emitRatios();
   }
   return ok ? 0 : 1;
 }

@@ -1,10 +1,11 @@
 /**
  * Throughput of the World Models ConvVAE on the wasm backend (with ditto's fast kernels):
- * `vae_train_images_per_s` (Adam steps, batch 100) and `vae_encode_images_per_s` (mu and logvar,
- * batch 100), and `vae_train_2workers_images_per_s` / `vae_encode_2workers_images_per_s` (the same
- * work split between the main thread and one Worker by `ParallelVAETrainer`; `--no-parallel`
- * skips them). Prints JSON lines; the PyTorch
- * anchor is run by bench/main.ts in the same run.
+ * `vae_train_images_per_s` (Adam steps, batch 100), `vae_encode_images_per_s` (uint8 frames to
+ * mu and logvar, batch 100, by `EncoderEngine` on one thread) and `vae_encode_tfjs_images_per_s`
+ * (the same through the tfjs layers model), and the two-thread figures
+ * `vae_train_2workers_images_per_s` (`ParallelVAETrainer`) and
+ * `vae_encode_2workers_images_per_s` (`ParallelEncoder`); `--no-parallel` skips those. Prints
+ * JSON lines; the PyTorch anchor is run by bench/main.ts in the same run.
  *
  * ```sh
  * deno run -A bench/models_vae_bench.ts [--steps 5] [--encodes 10] [--no-parallel]
@@ -15,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/models/backend/mod.ts";
 import { ConvVAE } from "../src/models/vae.ts";
+import { ParallelEncoder } from "../src/models/vae_encoder_engine.ts";
 import { ParallelVAETrainer } from "../src/models/vae_parallel.ts";
 
 const BATCH = 100;
@@ -49,6 +51,26 @@ const trainRate = BATCH / (median(trainTimes) / 1000);
 console.error(`[vae bench] train step ms: ${trainTimes.map((t) => t.toFixed(0)).join(" ")}`);
 emit("vae_train_images_per_s", trainRate, "images/s", { batch: BATCH, backend: info.name });
 
+// Frames as the pipeline stores them (uint8), random so that no value is special.
+const frames = new Uint8Array(BATCH * 64 * 64 * 3);
+for (let i = 0, s = 1; i < frames.length; i++) {
+  s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+  frames[i] = s >>> 24;
+}
+const engine = vae.encoderEngine();
+engine.encode(frames, BATCH);
+const engineTimes: number[] = [];
+for (let i = 0; i < option("encodes", 10); i++) {
+  const t0 = performance.now();
+  engine.encode(frames, BATCH);
+  engineTimes.push(performance.now() - t0);
+}
+console.error(`[vae bench] encode ms: ${engineTimes.map((t) => t.toFixed(1)).join(" ")}`);
+emit("vae_encode_images_per_s", BATCH / (median(engineTimes) / 1000), "images/s", {
+  batch: BATCH,
+  engine: "EncoderEngine (wasm simd)",
+});
+
 const encodeOnce = async () => {
   const { mu, logvar } = vae.encode(x);
   await mu.data();
@@ -64,8 +86,8 @@ for (let i = 0; i < option("encodes", 10); i++) {
   encodeTimes.push(performance.now() - t0);
 }
 const encodeRate = BATCH / (median(encodeTimes) / 1000);
-console.error(`[vae bench] encode ms: ${encodeTimes.map((t) => t.toFixed(1)).join(" ")}`);
-emit("vae_encode_images_per_s", encodeRate, "images/s", { batch: BATCH, backend: info.name });
+console.error(`[vae bench] tfjs encode ms: ${encodeTimes.map((t) => t.toFixed(1)).join(" ")}`);
+emit("vae_encode_tfjs_images_per_s", encodeRate, "images/s", { batch: BATCH, backend: info.name });
 
 if (!Deno.args.includes("--no-parallel")) {
   const trainer = await ParallelVAETrainer.create(vae, { workers: 2 });
@@ -76,21 +98,21 @@ if (!Deno.args.includes("--no-parallel")) {
     await trainer.trainStep(x);
     times.push(performance.now() - t0);
   }
+  trainer.close();
+  const encoder = await ParallelEncoder.create(vae.encoderWeights(), { workers: 2 });
   const encodeTimes2: number[] = [];
   for (let i = 0; i < option("encodes", 10) + 2; i++) {
     const t0 = performance.now();
-    const { mu, logvar } = await trainer.encode(x);
-    await mu.data();
-    tf.dispose([mu, logvar]);
+    await encoder.encode(frames, BATCH);
     if (i >= 2) encodeTimes2.push(performance.now() - t0); // two warm-up calls
   }
-  trainer.close();
+  encoder.close();
   console.error(
     `[vae bench] 2-thread encode ms: ${encodeTimes2.map((t) => t.toFixed(1)).join(" ")}`,
   );
   emit("vae_encode_2workers_images_per_s", BATCH / (median(encodeTimes2) / 1000), "images/s", {
     batch: BATCH,
-    backend: info.name,
+    engine: "EncoderEngine (wasm simd)",
     workers: 2,
   });
   console.error(`[vae bench] 2-thread train step ms: ${times.map((t) => t.toFixed(0)).join(" ")}`);

@@ -30,16 +30,38 @@ export const NR = 8;
  */
 export const USE_FMA = true;
 
-/** Emits `C (=|+=) A x B` over mPanels x nPanels register blocks. */
-export function gemmFunc(pOuter: boolean, mr = MR, fma = false): FuncBuilder {
-  // a, sAk, sAp, b, sBk, sBp, c, ldc, mPanels, nPanels, K, acc
-  const f = new FuncBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
+/** Options of {@linkcode gemmFunc}. */
+export interface GemmFuncOptions {
+  /** Rows of the register block; default {@linkcode MR}. */
+  mr?: number;
+  /** Fused multiply-add (`relaxed_madd`); default false. */
+  fma?: boolean;
+  /**
+   * Adds two parameters, `bias` (byte offset of one f32 per column) and `relu` (0 or 1): with
+   * `acc` = 0 the accumulators start from the bias instead of zero, and with `relu` the block is
+   * clamped at 0 before it is stored (a layer's whole epilogue, with no second pass over C).
+   */
+  epilogue?: boolean;
+}
+
+/**
+ * Emits `C (=|+=) A x B` over mPanels x nPanels register blocks:
+ * `(a, sAk, sAp, b, sBk, sBp, c, ldc, mPanels, nPanels, K, acc[, bias, relu])`.
+ */
+export function gemmFunc(pOuter: boolean, options: GemmFuncOptions = {}): FuncBuilder {
+  const { mr = MR, fma = false, epilogue = false } = options;
+  // a, sAk, sAp, b, sBk, sBp, c, ldc, mPanels, nPanels, K, acc (, bias, relu)
+  const f = new FuncBuilder(Array(epilogue ? 14 : 12).fill(I32));
   const [a, sAk, sAp, b, sBk, sBp, c, ldc, mP, nP, K, acc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const [bias, relu] = [12, 13];
   const accs = Array.from({ length: mr * 2 }, () => f.local(V128));
   const b0 = f.local(V128), b1 = f.local(V128), va = f.local(V128);
   const ap = f.local(I32), bp = f.local(I32);
   const i = f.local(I32), p = f.local(I32), cp = f.local(I32);
   const k2 = f.local(I32);
+  const zero = epilogue ? f.local(V128) : -1;
+  const biasAt = epilogue ? f.local(I32) : -1;
+  if (epilogue) f.i32(0).visplat().set(zero);
 
   const step = () => {
     f.get(bp).vload(0).set(b0);
@@ -67,7 +89,13 @@ export function gemmFunc(pOuter: boolean, mr = MR, fma = false): FuncBuilder {
       if (r < mr - 1) f.get(cp).get(ldc).add().set(cp);
     }
     f.else();
-    for (let r = 0; r < mr * 2; r++) f.i32(0).visplat().set(accs[r]);
+    if (epilogue) {
+      f.get(bias).get(p).i32(32).mul().add().tee(biasAt).vload(0).set(accs[0]);
+      f.get(biasAt).vload(16).set(accs[1]);
+      for (let r = 2; r < mr * 2; r++) f.get(accs[r % 2]).set(accs[r]);
+    } else {
+      for (let r = 0; r < mr * 2; r++) f.i32(0).visplat().set(accs[r]);
+    }
     f.end();
     f.get(a).get(i).get(sAp).mul().add().set(ap);
     f.get(b).get(p).get(sBp).mul().add().set(bp);
@@ -84,6 +112,11 @@ export function gemmFunc(pOuter: boolean, mr = MR, fma = false): FuncBuilder {
     step();
     f.end();
     f.get(c).get(i).get(ldc).mul().i32(mr).mul().add().get(p).i32(32).mul().add().set(cp);
+    if (epilogue) {
+      f.get(relu).if();
+      for (let r = 0; r < mr * 2; r++) f.get(accs[r]).get(zero).vmax().set(accs[r]);
+      f.end();
+    }
     for (let r = 0; r < mr; r++) {
       f.get(cp).get(accs[2 * r]).vstore(0);
       f.get(cp).get(accs[2 * r + 1]).vstore(16);
@@ -640,8 +673,8 @@ export function createRnnKernels(
   let mod = moduleCache.get(key);
   if (!mod) {
     const funcs = [
-      { name: "gemmI", fn: gemmFunc(false, MR, USE_FMA) },
-      { name: "gemmP", fn: gemmFunc(true, MR, USE_FMA) },
+      { name: "gemmI", fn: gemmFunc(false, { fma: USE_FMA }) },
+      { name: "gemmP", fn: gemmFunc(true, { fma: USE_FMA }) },
       { name: "pack", fn: packFunc() },
       { name: "packT4", fn: packT4Func() },
       { name: "packLanes4", fn: packLanesFunc(4) },

@@ -220,6 +220,18 @@ export class FuncBuilder {
   vload(offset = 0): this {
     return this.mem(0x00, offset, 4, true);
   }
+  /** v128.load8x8_u: 8 bytes zero-extended to eight i16 lanes */
+  vload8x8U(offset = 0): this {
+    return this.mem(0x02, offset, 3, true);
+  }
+  /** i32x4.extend_low_i16x8_u */
+  vextendLow16U(): this {
+    return this.simd(0xa9);
+  }
+  /** i32x4.extend_high_i16x8_u */
+  vextendHigh16U(): this {
+    return this.simd(0xaa);
+  }
   /** v128.load32_splat */
   vsplatLoad(offset = 0): this {
     return this.mem(0x09, offset, 2, true);

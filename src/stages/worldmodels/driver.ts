@@ -14,11 +14,10 @@
  * @module
  */
 
-import * as tf from "@tensorflow/tfjs";
 import { CarRacing } from "../../envs/car_racing/mod.ts";
 import { mixSeed, Random } from "../../data/random.ts";
 import { type BackendInfo, type BackendName, initBackend } from "../../models/backend/mod.ts";
-import { ConvVAE, framesToTensor } from "../../models/vae.ts";
+import { ConvVAE } from "../../models/vae.ts";
 import { MdnRnn, type MdnRnnState } from "../../models/mdn_rnn.ts";
 import {
   ACTIONS as ACTION_SIZE,
@@ -257,10 +256,7 @@ export class ControllerDriver {
       for (let s = 0; s < slots; s++) if (slotJob[s] >= 0) order[n++] = s;
       const frames = new Uint8Array(n * FRAME_BYTES);
       for (let i = 0; i < n; i++) frames.set(slotObs[order[i]], i * FRAME_BYTES);
-      const [mu, logvar] = tf.tidy(() => {
-        const enc = this.vae.encode(framesToTensor(frames, n));
-        return [enc.mu.dataSync() as Float32Array, enc.logvar.dataSync() as Float32Array];
-      });
+      const { mu, logvar } = this.vae.encodeFrames(frames, n);
       zAll.fill(0);
       aAll.fill(0);
       rAll.fill(0);

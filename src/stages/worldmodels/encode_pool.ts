@@ -5,9 +5,8 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import type { BackendName } from "../../models/backend/mod.ts";
-import { type ConvVAE, framesToTensor } from "../../models/vae.ts";
+import type { ConvVAE } from "../../models/vae.ts";
 
 /** The latents of one episode: `length * zSize` values each. */
 export interface EpisodeLatents {
@@ -30,11 +29,9 @@ export function encodeFrames(
   const logvar = new Float32Array(length * z);
   for (let start = 0; start < length; start += batchSize) {
     const n = Math.min(batchSize, length - start);
-    const x = framesToTensor(frames.subarray(start * frameSize, (start + n) * frameSize), n);
-    const out = vae.encode(x);
-    mu.set(out.mu.dataSync(), start * z);
-    logvar.set(out.logvar.dataSync(), start * z);
-    tf.dispose([x, out.mu, out.logvar]);
+    const out = vae.encodeFrames(frames.subarray(start * frameSize, (start + n) * frameSize), n);
+    mu.set(out.mu, start * z);
+    logvar.set(out.logvar, start * z);
   }
   return { mu, logvar };
 }
