@@ -229,6 +229,7 @@ export class EncoderEngine {
   #layers: ConvLayer[] = [];
   #dense = 0;
   #denseBias = 0;
+  #headColumns = 0;
   #weightsEnd = 0;
   #capacity = -1;
   #plan?: Plan;
@@ -278,19 +279,19 @@ export class EncoderEngine {
         `Cannot build the encoder engine: the heads must map ${flat} features to ${z}`,
       );
     }
-    // mu and logvar as one product: [flat, 2z], columns 0..z-1 the mean.
-    const both = new Float32Array(flat * 2 * z);
+    // mu and logvar as one product: [flat, cols], columns 0..z-1 the mean, z..2z-1 the log
+    // variance, zero columns up to a whole register block.
+    const cols = roundUp(2 * z, NR);
+    const both = new Float32Array(flat * cols);
     for (let i = 0; i < flat; i++) {
-      both.set(weights.mu.kernel.subarray(i * z, (i + 1) * z), i * 2 * z);
-      both.set(weights.logvar.kernel.subarray(i * z, (i + 1) * z), i * 2 * z + z);
+      both.set(weights.mu.kernel.subarray(i * z, (i + 1) * z), i * cols);
+      both.set(weights.logvar.kernel.subarray(i * z, (i + 1) * z), i * cols + z);
     }
-    const bothBias = new Float32Array(2 * z);
+    const bothBias = new Float32Array(cols);
     bothBias.set(weights.mu.bias);
     bothBias.set(weights.logvar.bias, z);
-    if ((2 * z) % NR !== 0) {
-      throw new RangeError(`Cannot build the encoder engine: zSize ${z} is not a multiple of 4`);
-    }
-    this.#dense = place(packColumns(both, flat, 2 * z));
+    this.#headColumns = cols;
+    this.#dense = place(packColumns(both, flat, cols));
     this.#denseBias = place(bothBias);
     this.#weightsEnd = offset;
     this.#grow(offset);
@@ -334,7 +335,7 @@ export class EncoderEngine {
     const denseRows = roundUp(batch, MR);
     scratch = Math.max(scratch, denseRows * this.#layers[3].cout * 4);
     const scratchAt = take(scratch);
-    const out = take(denseRows * 2 * this.zSize);
+    const out = take(denseRows * this.#headColumns);
     this.#grow(offset);
     this.#capacity = batch;
     this.#plan = { bytes, input, acts, scratch: scratchAt, out };
@@ -352,7 +353,7 @@ export class EncoderEngine {
           `64x64x3, got ${frames.length}`,
       );
     }
-    const z = this.zSize;
+    const z = this.zSize, cols = this.#headColumns;
     if (batch === 0) return { mu: new Float32Array(0), logvar: new Float32Array(0) };
     const plan = this.#prepare(batch);
     const k = this.#k;
@@ -417,20 +418,20 @@ export class EncoderEngine {
       NR * 4,
       flat * NR * 4,
       plan.out,
-      2 * z * 4,
+      cols * 4,
       rows / MR,
-      (2 * z) / NR,
+      cols / NR,
       flat,
       0,
       this.#denseBias,
       0,
     );
-    const out = new Float32Array(k.memory.buffer, plan.out, batch * 2 * z);
+    const out = new Float32Array(k.memory.buffer, plan.out, batch * cols);
     const mu = new Float32Array(batch * z);
     const logvar = new Float32Array(batch * z);
     for (let i = 0; i < batch; i++) {
-      mu.set(out.subarray(i * 2 * z, i * 2 * z + z), i * z);
-      logvar.set(out.subarray(i * 2 * z + z, (i + 1) * 2 * z), i * z);
+      mu.set(out.subarray(i * cols, i * cols + z), i * z);
+      logvar.set(out.subarray(i * cols + z, i * cols + 2 * z), i * z);
     }
     return { mu, logvar };
   }

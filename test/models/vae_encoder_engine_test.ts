@@ -55,6 +55,23 @@ Deno.test("EncoderEngine.encode() equals the tfjs encoder on the cpu backend up 
   }
 });
 
+Deno.test("EncoderEngine handles a latent size that does not fill a register block", async () => {
+  await initBackend({ backend: "wasm" });
+  const vae = new ConvVAE({ zSize: 5, seed: 8 });
+  try {
+    const frames = noiseFrames(3, 5);
+    const x = framesToTensor(frames, 3);
+    const want = vae.encode(x);
+    const got = vae.encodeFrames(frames, 3);
+    assert.equal(got.logvar.length, 15);
+    assert.ok(maxRelativeError(got.mu, want.mu.dataSync() as Float32Array) < 1e-5);
+    assert.ok(maxRelativeError(got.logvar, want.logvar.dataSync() as Float32Array) < 1e-5);
+    tf.dispose([x, want.mu, want.logvar]);
+  } finally {
+    vae.dispose();
+  }
+});
+
 Deno.test("EncoderEngine gives each frame the same bytes whatever the batch it is in", async () => {
   await initBackend({ backend: "wasm" });
   const vae = vaeWithBiases(5);

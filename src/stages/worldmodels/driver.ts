@@ -92,6 +92,8 @@ export interface DriverRunOptions {
    * (no positive reward); 0 or absent: never. Saves the steps of a car stuck on the grass.
    */
   noProgressSteps?: number;
+  /** Called when an episode ends, with the number of episodes ended so far (for progress). */
+  onEpisode?: (ended: number) => void;
 }
 
 const FRAME_BYTES = 64 * 64 * 3;
@@ -312,6 +314,7 @@ export class ControllerDriver {
           };
           slotJob[s] = -1;
           active--;
+          options.onEpisode?.(next - active);
           if (next < jobs.length) start(s);
         }
       }

@@ -16,7 +16,7 @@ import {
 } from "./driver.ts";
 
 interface WorkerReply {
-  type: "ready" | "done" | "error";
+  type: "ready" | "done" | "error" | "episode";
   id?: number;
   outcomes?: EpisodeOutcome[];
   message?: string;
@@ -72,28 +72,45 @@ export class DriverPool {
     return this.#local ? 1 : this.#workers.length;
   }
 
-  /** Runs all jobs; outcomes in job order. */
+  /**
+   * Runs all jobs; outcomes in job order. `onEpisode` is called each time an episode ends, in
+   * any worker (with the count so far).
+   */
   async run(
     candidates: readonly ArrayLike<number>[],
     jobs: readonly EpisodeJob[],
-    options: { noProgressSteps?: number } = {},
+    options: { noProgressSteps?: number; onEpisode?: (ended: number) => void } = {},
   ): Promise<EpisodeOutcome[]> {
-    const noProgressSteps = options.noProgressSteps;
+    const { noProgressSteps, onEpisode } = options;
     if (this.#local) {
-      return await this.#local.run(candidates, jobs, { signal: this.#signal, noProgressSteps });
+      return await this.#local.run(candidates, jobs, {
+        signal: this.#signal,
+        noProgressSteps,
+        onEpisode,
+      });
     }
+    let ended = 0;
+    const onReply = onEpisode && ((reply: WorkerReply) => {
+      if (reply.type === "episode") onEpisode(++ended);
+    });
     const packed = candidates.map((c) => Float32Array.from(c));
     const W = this.#workers.length;
     const parts = this.#workers.map((_, w) => jobs.filter((_, i) => i % W === w));
     const results = await Promise.all(
       this.#workers.map((worker, w) =>
-        parts[w].length === 0 ? Promise.resolve([]) : this.#request(worker, {
-          type: "run",
-          id: this.#nextId++,
-          candidates: packed,
-          jobs: parts[w],
-          noProgressSteps,
-        }, "done").then((reply) => reply.outcomes!)
+        parts[w].length === 0 ? Promise.resolve([]) : this.#request(
+          worker,
+          {
+            type: "run",
+            id: this.#nextId++,
+            candidates: packed,
+            jobs: parts[w],
+            noProgressSteps,
+            progress: onEpisode !== undefined,
+          },
+          "done",
+          onReply,
+        ).then((reply) => reply.outcomes!)
       ),
     );
     return jobs.map((_, i) => results[i % W][Math.floor(i / W)]);
@@ -107,7 +124,12 @@ export class DriverPool {
     this.#local = undefined;
   }
 
-  #request(worker: Worker, message: unknown, expect: "ready" | "done"): Promise<WorkerReply> {
+  #request(
+    worker: Worker,
+    message: unknown,
+    expect: "ready" | "done",
+    onProgress?: (reply: WorkerReply) => void,
+  ): Promise<WorkerReply> {
     return new Promise<WorkerReply>((resolve, reject) => {
       const signal = this.#signal;
       const onAbort = () => finish(() => reject(signal!.reason));
@@ -119,7 +141,8 @@ export class DriverPool {
       };
       worker.onmessage = (event: MessageEvent<WorkerReply>) => {
         const reply = event.data;
-        if (reply.type === expect) finish(() => resolve(reply));
+        if (reply.type === "episode") onProgress?.(reply);
+        else if (reply.type === expect) finish(() => resolve(reply));
         else finish(() => reject(new Error(`Cannot run controller episodes: ${reply.message}`)));
       };
       worker.onerror = (event) => {

@@ -3,8 +3,8 @@
  * backend, VAE, MDN-RNN and environments) and runs the episodes it is sent.
  *
  * Messages in: `{ type: "init", config }`, then `{ type: "run", id, candidates, jobs }`.
- * Messages out: `{ type: "ready" }`, `{ type: "done", id, outcomes }`, or
- * `{ type: "error", id?, message }`.
+ * Messages out: `{ type: "ready" }`, `{ type: "episode", id }` when an episode ends (with
+ * `progress`), `{ type: "done", id, outcomes }`, or `{ type: "error", id?, message }`.
  *
  * @module
  */
@@ -20,6 +20,7 @@ export type DriverWorkerRequest =
     candidates: Float32Array[];
     jobs: EpisodeJob[];
     noProgressSteps?: number;
+    progress?: boolean;
   };
 
 /** The worker's global scope, typed without the worker lib so `deno check src/` stays one program. */
@@ -52,6 +53,9 @@ scope.onmessage = async (event: MessageEvent<DriverWorkerRequest>) => {
     }
     const outcomes = await (await driver).run(message.candidates, message.jobs, {
       noProgressSteps: message.noProgressSteps,
+      onEpisode: message.progress
+        ? () => scope.postMessage({ type: "episode", id: message.id })
+        : undefined,
     });
     scope.postMessage({ type: "done", id: message.id, outcomes });
   } catch (error) {

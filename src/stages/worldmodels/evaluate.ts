@@ -126,11 +126,12 @@ export async function evaluate(ctx: StageContext<EvaluateParams>): Promise<void>
   const pool = await DriverPool.create(config, { workers: p.workers, signal: ctx.signal });
   let outcomes;
   try {
-    outcomes = await pool.run([solution.params], jobs);
+    outcomes = await pool.run([solution.params], jobs, {
+      onEpisode: () => ctx.progress.advance(1),
+    });
   } finally {
     pool.close();
   }
-  ctx.progress.advance(p.episodes);
   const returns = outcomes.map((o) => o.return);
   const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
   const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / returns.length);

@@ -5,6 +5,7 @@ import { ConvVAE } from "../../../src/models/vae.ts";
 import { MdnRnn } from "../../../src/models/mdn_rnn.ts";
 import { Random } from "../../../src/data/random.ts";
 import { ControllerDriver } from "../../../src/stages/worldmodels/driver.ts";
+import { DriverPool } from "../../../src/stages/worldmodels/driver_pool.ts";
 
 Deno.test("ControllerDriver: an episode's outcome does not depend on the batch it runs in; a car that never moves is stopped by noProgressSteps", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ditto_driver_" });
@@ -60,6 +61,32 @@ Deno.test("ControllerDriver: an episode's outcome does not depend on the batch i
       assert.ok(together[0].return > full.return, "a driving controller beats a parked one");
     } finally {
       batched.close();
+      alone.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("DriverPool reports every ended episode from its Workers and returns outcomes in job order", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ditto_driver_pool_" });
+  try {
+    await initBackend({ backend: "wasm" });
+    const vae = new ConvVAE({ zSize: 8, seed: 3 });
+    await vae.save(join(dir, "vae"));
+    vae.dispose();
+    const config = { vae: join(dir, "vae"), inputs: "z" as const, maxSteps: 15, slots: 2 };
+    const pool = await DriverPool.create(config, { workers: 2 });
+    const alone = await ControllerDriver.create(config);
+    try {
+      const candidate = Float32Array.from({ length: alone.parameterCount }, (_, i) => (i % 5) - 2);
+      const jobs = [201, 202, 203, 204, 205].map((seed) => ({ candidate: 0, seed }));
+      const counts: number[] = [];
+      const outcomes = await pool.run([candidate], jobs, { onEpisode: (n) => counts.push(n) });
+      assert.deepEqual(counts, [1, 2, 3, 4, 5]);
+      assert.deepEqual(outcomes, await alone.run([candidate], jobs));
+    } finally {
+      pool.close();
       alone.close();
     }
   } finally {
