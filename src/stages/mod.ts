@@ -15,4 +15,5 @@ export const builtinStages: Record<string, string> = {
     .href,
   "worldmodels/evaluate": new URL("./worldmodels/evaluate.ts", import.meta.url).href,
   "worldmodels/dream_video": new URL("./worldmodels/dream_video.ts", import.meta.url).href,
+  "worldmodels/baseline": new URL("./worldmodels/baseline.ts", import.meta.url).href,
 };
