@@ -1,7 +1,7 @@
 /**
  * Throughput of the controller stages' batched driver (src/stages/worldmodels/driver.ts) on one
- * core: real CarRacing steps per second with the ConvVAE encoder (z 32) run once per step for
- * all environments, the linear controller, and, for inputs `zh`, the MDN-RNN (256 units) stepped
+ * core: real CarRacing steps per second with the ConvVAE encoder (z 32, `EncoderEngine`) run
+ * once per step for all environments, the linear controller, and, for inputs `zh`, the MDN-RNN (256 units) stepped
  * for all environments at once. These numbers size `experiments/car_racing.yaml`.
  *
  * Anchor, measured in the same run: bare env steps/s (pixels64, same actions policy, no
@@ -76,10 +76,17 @@ try {
   emit("controller_env_steps_per_s", envSteps / anchor.wall, "steps/s");
   emit("controller_env_steps_per_cpu_s", envSteps / anchor.cpu, "steps/cpu-s");
 
-  // The encoder alone, one batch of SLOTS frames per call.
-  tf.tidy(() => vae.encode(framesToTensor(frames, SLOTS)).mu.dataSync());
+  // The encoder alone, one batch of SLOTS frames per call: the engine the driver uses, and the
+  // tfjs layers model it replaced.
   const calls = 20;
+  vae.encodeFrames(frames, SLOTS);
   const enc = await timed(() => {
+    for (let i = 0; i < calls; i++) vae.encodeFrames(frames, SLOTS);
+  });
+  emit("encoder_images_per_s", (calls * SLOTS) / enc.wall, "images/s");
+  emit("encoder_images_per_cpu_s", (calls * SLOTS) / enc.cpu, "images/cpu-s");
+  tf.tidy(() => vae.encode(framesToTensor(frames, SLOTS)).mu.dataSync());
+  const encTfjs = await timed(() => {
     for (let i = 0; i < calls; i++) {
       tf.tidy(() => {
         const { mu, logvar } = vae.encode(framesToTensor(frames, SLOTS));
@@ -88,8 +95,7 @@ try {
       });
     }
   });
-  emit("encoder_images_per_s", (calls * SLOTS) / enc.wall, "images/s");
-  emit("encoder_images_per_cpu_s", (calls * SLOTS) / enc.cpu, "images/cpu-s");
+  emit("encoder_tfjs_images_per_cpu_s", (calls * SLOTS) / encTfjs.cpu, "images/cpu-s");
   vae.dispose();
 
   for (const inputs of ["z", "zh"] as const) {
