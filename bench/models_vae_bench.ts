@@ -16,6 +16,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/models/backend/mod.ts";
 import { ConvVAE } from "../src/models/vae.ts";
+import { encoderEngine, encoderWeights } from "../src/models/vae_encode.ts";
 import { ParallelEncoder } from "../src/models/vae_encoder_engine.ts";
 import { ParallelVAETrainer } from "../src/models/vae_parallel.ts";
 
@@ -57,7 +58,7 @@ for (let i = 0, s = 1; i < frames.length; i++) {
   s = (Math.imul(s, 1103515245) + 12345) >>> 0;
   frames[i] = s >>> 24;
 }
-const engine = vae.encoderEngine();
+const engine = encoderEngine(vae);
 engine.encode(frames, BATCH);
 const engineTimes: number[] = [];
 for (let i = 0; i < option("encodes", 10); i++) {
@@ -99,7 +100,7 @@ if (!Deno.args.includes("--no-parallel")) {
     times.push(performance.now() - t0);
   }
   trainer.close();
-  const encoder = await ParallelEncoder.create(vae.encoderWeights(), { workers: 2 });
+  const encoder = await ParallelEncoder.create(encoderWeights(vae), { workers: 2 });
   const encodeTimes2: number[] = [];
   for (let i = 0; i < option("encodes", 10) + 2; i++) {
     const t0 = performance.now();

@@ -16,7 +16,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fileHandler } from "./backend/layers_io.ts";
-import { type EncodedBatch, EncoderEngine, type EncoderWeights } from "./vae_encoder_engine.ts";
 
 /** Side of the square input frame. */
 export const VAE_IMAGE_SIZE = 64;
@@ -152,9 +151,6 @@ export class ConvVAE {
   readonly seed: number;
   #optimizer: tf.Optimizer;
   #step = 0;
-  // The engine of encodeFrames() and the weight buffers it was built from.
-  #engine?: EncoderEngine;
-  #engineData: unknown[] = [];
 
   /** Builds a freshly initialised VAE (deterministic for a given seed). */
   constructor(options: ConvVAEOptions = {}) {
@@ -186,44 +182,6 @@ export class ConvVAE {
     // apply() runs the whole batch eagerly; predict() would copy it into slices first.
     const [mu, logvar] = tf.tidy(() => this.encoder.apply(x) as tf.Tensor2D[]);
     return { mu, logvar };
-  }
-
-  /** A copy of the encoder's current weights, in the form {@linkcode EncoderEngine} takes. */
-  encoderWeights(): EncoderWeights {
-    const w = this.encoder.getWeights().map((t) => t.dataSync() as Float32Array);
-    const layer = (i: number) => ({ kernel: w[2 * i].slice(), bias: w[2 * i + 1].slice() });
-    return { convs: [0, 1, 2, 3].map(layer), mu: layer(4), logvar: layer(5) };
-  }
-
-  /**
-   * The encoder as a WebAssembly SIMD program ({@linkcode EncoderEngine}), with a snapshot of
-   * the current weights: for inference on uint8 frames, several times faster than
-   * {@linkcode ConvVAE.encode} on the wasm backend. Build a new one after training further.
-   */
-  encoderEngine(): EncoderEngine {
-    return EncoderEngine.fromWeights(this.encoderWeights());
-  }
-
-  /**
-   * Encodes `batch` uint8 RGB frames ([batch, 64, 64, 3] bytes) to latent means and log
-   * variances. On the wasm and cpu backends this runs {@linkcode EncoderEngine} (rebuilt
-   * whenever the weights have changed: every write to a tfjs variable replaces its buffer); on
-   * the native `tensorflow` backend it runs {@linkcode ConvVAE.encode}.
-   */
-  encodeFrames(frames: Uint8Array, batch: number): EncodedBatch {
-    if (tf.getBackend() === "tensorflow") {
-      const [mu, logvar] = tf.tidy(() => {
-        const out = this.encode(framesToTensor(frames, batch));
-        return [out.mu.dataSync(), out.logvar.dataSync()] as Float32Array<ArrayBuffer>[];
-      });
-      return { mu, logvar };
-    }
-    const data = this.encoder.weights.map((w) => w.read().dataId);
-    if (!this.#engine || data.some((d, i) => d !== this.#engineData[i])) {
-      this.#engine = this.encoderEngine();
-      this.#engineData = data;
-    }
-    return this.#engine.encode(frames, batch);
   }
 
   /** Decodes latents ([batch, zSize]) to frames in [0, 1]. */

@@ -209,17 +209,18 @@ const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
 
 /**
  * The encoder of a {@linkcode ConvVAE} as a single WASM SIMD program. Build it from the tfjs
- * weights (`EncoderEngine.fromWeights(...)`, or `vae.encoderEngine()`), then call
+ * weights (`EncoderEngine.fromWeights(...)`, or `encoderEngine(vae)` from vae_encode.ts), then call
  * {@linkcode EncoderEngine.encode} with uint8 frames.
  *
  * @example
  * ```ts
  * import { ConvVAE } from "./vae.ts";
+ * import { encoderEngine } from "./vae_encode.ts";
  * import { initBackend } from "./backend/mod.ts";
  * await initBackend({ backend: "wasm" });
  * const vae = new ConvVAE({ seed: 1 });
  * const frames = new Uint8Array(2 * 64 * 64 * 3);
- * const { mu, logvar } = vae.encoderEngine().encode(frames, 2);
+ * const { mu, logvar } = encoderEngine(vae).encode(frames, 2);
  * ```
  */
 export class EncoderEngine {

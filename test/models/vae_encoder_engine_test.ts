@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../src/models/backend/mod.ts";
 import { ConvVAE, framesToTensor } from "../../src/models/vae.ts";
+import { encodeFrames, encoderEngine, encoderWeights } from "../../src/models/vae_encode.ts";
 import { EncoderEngine, ParallelEncoder } from "../../src/models/vae_encoder_engine.ts";
 
 const FRAME = 64 * 64 * 3;
@@ -45,7 +46,7 @@ Deno.test("EncoderEngine.encode() equals the tfjs encoder on the cpu backend up 
     const frames = noiseFrames(5, 1);
     const x = framesToTensor(frames, 5);
     const want = vae.encode(x);
-    const got = vae.encoderEngine().encode(frames, 5);
+    const got = encoderEngine(vae).encode(frames, 5);
     assert.equal(got.mu.length, 5 * 32);
     assert.ok(maxRelativeError(got.mu, want.mu.dataSync() as Float32Array) < 1e-5);
     assert.ok(maxRelativeError(got.logvar, want.logvar.dataSync() as Float32Array) < 1e-5);
@@ -62,7 +63,7 @@ Deno.test("EncoderEngine handles a latent size that does not fill a register blo
     const frames = noiseFrames(3, 5);
     const x = framesToTensor(frames, 3);
     const want = vae.encode(x);
-    const got = vae.encodeFrames(frames, 3);
+    const got = encodeFrames(vae, frames, 3);
     assert.equal(got.logvar.length, 15);
     assert.ok(maxRelativeError(got.mu, want.mu.dataSync() as Float32Array) < 1e-5);
     assert.ok(maxRelativeError(got.logvar, want.logvar.dataSync() as Float32Array) < 1e-5);
@@ -76,7 +77,7 @@ Deno.test("EncoderEngine gives each frame the same bytes whatever the batch it i
   await initBackend({ backend: "wasm" });
   const vae = vaeWithBiases(5);
   try {
-    const engine = vae.encoderEngine();
+    const engine = encoderEngine(vae);
     const frames = noiseFrames(7, 2);
     const batched = engine.encode(frames, 7);
     for (const i of [0, 3, 6]) {
@@ -122,15 +123,15 @@ Deno.test("EncoderEngine.fromWeights() rejects weights of the wrong shape", () =
   assert.equal(EncoderEngine.fromWeights({ convs, mu: head, logvar: head }).zSize, 32);
 });
 
-Deno.test("ConvVAE.encodeFrames() follows the weights through a training step", async () => {
+Deno.test("encodeFrames() follows the weights through a training step", async () => {
   await initBackend({ backend: "wasm" });
   const vae = vaeWithBiases(6);
   try {
     const frames = noiseFrames(4, 3);
-    const before = vae.encodeFrames(frames, 4);
+    const before = encodeFrames(vae, frames, 4);
     const x = framesToTensor(frames, 4);
     vae.trainStep(x);
-    const after = vae.encodeFrames(frames, 4);
+    const after = encodeFrames(vae, frames, 4);
     assert.notDeepEqual(after.mu, before.mu);
     const want = vae.encode(x);
     assert.ok(maxRelativeError(after.mu, want.mu.dataSync() as Float32Array) < 1e-5);
@@ -143,7 +144,7 @@ Deno.test("ConvVAE.encodeFrames() follows the weights through a training step", 
 Deno.test("ParallelEncoder with 2 workers equals one engine bit for bit", async () => {
   await initBackend({ backend: "wasm" });
   const vae = vaeWithBiases(7);
-  const weights = vae.encoderWeights();
+  const weights = encoderWeights(vae);
   const parallel = await ParallelEncoder.create(weights, { workers: 2 });
   try {
     const frames = noiseFrames(9, 4);

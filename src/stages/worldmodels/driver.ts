@@ -18,6 +18,7 @@ import { CarRacing } from "../../envs/car_racing/mod.ts";
 import { mixSeed, Random } from "../../data/random.ts";
 import { type BackendInfo, type BackendName, initBackend } from "../../models/backend/mod.ts";
 import { ConvVAE } from "../../models/vae.ts";
+import { encodeFrames } from "../../models/vae_encode.ts";
 import { MdnRnn, type MdnRnnState } from "../../models/mdn_rnn.ts";
 import {
   ACTIONS as ACTION_SIZE,
@@ -258,7 +259,7 @@ export class ControllerDriver {
       for (let s = 0; s < slots; s++) if (slotJob[s] >= 0) order[n++] = s;
       const frames = new Uint8Array(n * FRAME_BYTES);
       for (let i = 0; i < n; i++) frames.set(slotObs[order[i]], i * FRAME_BYTES);
-      const { mu, logvar } = this.vae.encodeFrames(frames, n);
+      const { mu, logvar } = encodeFrames(this.vae, frames, n);
       zAll.fill(0);
       aAll.fill(0);
       rAll.fill(0);

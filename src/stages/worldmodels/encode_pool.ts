@@ -7,6 +7,7 @@
  */
 import type { BackendName } from "../../models/backend/mod.ts";
 import type { ConvVAE } from "../../models/vae.ts";
+import { encodeFrames as encodeWithEngine } from "../../models/vae_encode.ts";
 
 /** The latents of one episode: `length * zSize` values each. */
 export interface EpisodeLatents {
@@ -29,7 +30,11 @@ export function encodeFrames(
   const logvar = new Float32Array(length * z);
   for (let start = 0; start < length; start += batchSize) {
     const n = Math.min(batchSize, length - start);
-    const out = vae.encodeFrames(frames.subarray(start * frameSize, (start + n) * frameSize), n);
+    const out = encodeWithEngine(
+      vae,
+      frames.subarray(start * frameSize, (start + n) * frameSize),
+      n,
+    );
     mu.set(out.mu, start * z);
     logvar.set(out.logvar, start * z);
   }
