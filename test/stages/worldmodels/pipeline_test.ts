@@ -4,7 +4,15 @@ import { runExperiment } from "../../../src/runner/mod.ts";
 import { builtinStages } from "../../../src/stages/mod.ts";
 
 const TINY = new URL("../../../experiments/car_racing_tiny.yaml", import.meta.url).pathname;
-const STAGES = ["collect", "train_vae", "encode", "train_rnn", "train_controller", "evaluate"];
+const STAGES = [
+  "collect",
+  "train_vae",
+  "encode",
+  "train_rnn",
+  "train_controller",
+  "evaluate",
+  "baseline",
+];
 
 Deno.test("experiments/car_racing_tiny.yaml runs the whole World Models DAG; a rerun runs nothing; more generations rerun only the controller and the evaluation", async () => {
   const runsDir = await Deno.makeTempDir({ prefix: "ditto_pipeline_" });
@@ -17,6 +25,14 @@ Deno.test("experiments/car_racing_tiny.yaml runs the whole World Models DAG; a r
     );
     assert.equal(evaluation.episodes, 3);
     assert.equal(evaluation.inputs, "zh");
+    // The baseline runs on evaluate's tracks.
+    const floor = JSON.parse(
+      await Deno.readTextFile(join(first.dir!, "baseline", "report", "returns.json")),
+    );
+    assert.deepEqual(
+      floor.per_episode.map((e: { seed: number }) => e.seed),
+      evaluation.per_episode.map((e: { seed: number }) => e.seed),
+    );
     assert.ok((await Deno.stat(join(first.dir!, "evaluate", "report", "episode.gif"))).size > 0);
 
     const again = await runExperiment(TINY, { runsDir, builtins: builtinStages });
@@ -30,7 +46,7 @@ Deno.test("experiments/car_racing_tiny.yaml runs the whole World Models DAG; a r
     assert.equal(longer.status, "succeeded", JSON.stringify(longer.stages, null, 1));
     assert.deepEqual(
       longer.stages.map((s) => s.status),
-      ["cached", "cached", "cached", "cached", "ran", "ran"],
+      ["cached", "cached", "cached", "cached", "ran", "ran", "cached"],
     );
   } finally {
     await Deno.remove(runsDir, { recursive: true });
