@@ -206,6 +206,21 @@ function packLanesFunc(w: number): FuncBuilder {
 }
 
 /**
+ * Emits the 4x4 transpose of the rows in locals `r` (f32x4 each) to 64 bytes at `dp`: column j
+ * of the rows becomes the vector at dp + 16j. `t` are four scratch v128 locals.
+ */
+export function emitTranspose4(f: FuncBuilder, r: number[], t: number[], dp: number): void {
+  f.get(r[0]).get(r[1]).shuffle32([0, 4, 1, 5]).set(t[0]);
+  f.get(r[0]).get(r[1]).shuffle32([2, 6, 3, 7]).set(t[1]);
+  f.get(r[2]).get(r[3]).shuffle32([0, 4, 1, 5]).set(t[2]);
+  f.get(r[2]).get(r[3]).shuffle32([2, 6, 3, 7]).set(t[3]);
+  f.get(dp).get(t[0]).get(t[2]).shuffle32([0, 1, 4, 5]).vstore(0);
+  f.get(dp).get(t[0]).get(t[2]).shuffle32([2, 3, 6, 7]).vstore(16);
+  f.get(dp).get(t[1]).get(t[3]).shuffle32([0, 1, 4, 5]).vstore(32);
+  f.get(dp).get(t[1]).get(t[3]).shuffle32([2, 3, 6, 7]).vstore(48);
+}
+
+/**
  * Emits `packT4(src, ld, K, nPanels, dst)`: MR=4-row panels of a row-major matrix (row stride
  * `ld` bytes), K a multiple of 4: dst[(ib*K + k)*4 + r] = src[(ib*4 + r)*ld + 4k], by 4x4
  * SIMD transposes.
@@ -225,14 +240,7 @@ function packT4Func(): FuncBuilder {
     f.block().loop();
     {
       for (let i = 0; i < 4; i++) f.get(sp).get(ld).i32(i).mul().add().vload(0).set(r[i]);
-      f.get(r[0]).get(r[1]).shuffle32([0, 4, 1, 5]).set(t[0]);
-      f.get(r[0]).get(r[1]).shuffle32([2, 6, 3, 7]).set(t[1]);
-      f.get(r[2]).get(r[3]).shuffle32([0, 4, 1, 5]).set(t[2]);
-      f.get(r[2]).get(r[3]).shuffle32([2, 6, 3, 7]).set(t[3]);
-      f.get(dp).get(t[0]).get(t[2]).shuffle32([0, 1, 4, 5]).vstore(0);
-      f.get(dp).get(t[0]).get(t[2]).shuffle32([2, 3, 6, 7]).vstore(16);
-      f.get(dp).get(t[1]).get(t[3]).shuffle32([0, 1, 4, 5]).vstore(32);
-      f.get(dp).get(t[1]).get(t[3]).shuffle32([2, 3, 6, 7]).vstore(48);
+      emitTranspose4(f, r, t, dp);
       f.get(dp).i32(64).add().set(dp);
       f.get(sp).i32(16).add().set(sp);
       f.get(k).i32(4).add().tee(k).get(K).ltS().brIf(0);

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { gemmFunc, MR, NR, USE_FMA } from "./rnn_kernels.ts";
+import { emitTranspose4, gemmFunc, MR, NR, USE_FMA } from "./rnn_kernels.ts";
 import { assembleModule, FuncBuilder, I32, V128 } from "./wasm_asm.ts";
 
 /** One convolution (4x4, stride 2, valid, ReLU) or the final dense layer, in HWIO order. */
@@ -98,14 +98,7 @@ function im2colFunc(): FuncBuilder {
       f.block().loop();
       {
         for (let i = 0; i < 4; i++) f.get(base[i]).get(j).add().vload(0).set(r[i]);
-        f.get(r[0]).get(r[1]).shuffle32([0, 4, 1, 5]).set(t[0]);
-        f.get(r[0]).get(r[1]).shuffle32([2, 6, 3, 7]).set(t[1]);
-        f.get(r[2]).get(r[3]).shuffle32([0, 4, 1, 5]).set(t[2]);
-        f.get(r[2]).get(r[3]).shuffle32([2, 6, 3, 7]).set(t[3]);
-        f.get(dp).get(t[0]).get(t[2]).shuffle32([0, 1, 4, 5]).vstore(0);
-        f.get(dp).get(t[0]).get(t[2]).shuffle32([2, 3, 6, 7]).vstore(16);
-        f.get(dp).get(t[1]).get(t[3]).shuffle32([0, 1, 4, 5]).vstore(32);
-        f.get(dp).get(t[1]).get(t[3]).shuffle32([2, 3, 6, 7]).vstore(48);
+        emitTranspose4(f, r, t, dp);
         f.get(dp).i32(64).add().set(dp);
         f.get(j).i32(16).add().tee(j).get(segBytes).ltS().brIf(0);
       }

@@ -20,7 +20,7 @@
 import { mixSeed, Random } from "../../data/random.ts";
 import { CarRacing } from "../../envs/car_racing/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { evaluateEpisodeSeed } from "./evaluate.ts";
+import { evaluateEpisodeSeed, summarizeReturns } from "./evaluate.ts";
 import { createPolicy, POLICY_NAMES, type PolicyName } from "./policies.ts";
 
 /** Parameters of `worldmodels/baseline` (the `with:` keys). */
@@ -92,17 +92,9 @@ export async function baseline(ctx: StageContext<BaselineParams>): Promise<void>
   } finally {
     env.close();
   }
-  const returns = outcomes.map((o) => o.return);
-  const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
-  const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / returns.length);
-  const summary = {
-    mean_return: mean,
-    std_return: std,
-    min_return: Math.min(...returns),
-    max_return: Math.max(...returns),
-    episodes: returns.length,
-  };
-  ctx.metrics.log(p.episodes, summary);
+  const summary = summarizeReturns(outcomes.map((o) => o.return));
+  const { mean_return: mean, std_return: std } = summary;
+  ctx.metrics.log(p.episodes, { ...summary });
   const dir = ctx.output("report");
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
@@ -124,7 +116,7 @@ export async function baseline(ctx: StageContext<BaselineParams>): Promise<void>
   );
   ctx.log(
     `${p.policy} policy: mean return ${mean.toFixed(1)} +- ${std.toFixed(1)} over ` +
-      `${returns.length} held-out tracks (min ${summary.min_return.toFixed(1)}, max ` +
+      `${summary.episodes} held-out tracks (min ${summary.min_return.toFixed(1)}, max ` +
       `${summary.max_return.toFixed(1)})`,
   );
 }

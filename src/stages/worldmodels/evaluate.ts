@@ -68,6 +68,33 @@ export function evaluateEpisodeSeed(seed: number, episode: number): number {
   return mixSeed(seed, EVALUATE_LABEL, episode);
 }
 
+/** The summary of an evaluation's returns (population standard deviation). */
+export interface ReturnSummary {
+  /** Mean return. */
+  mean_return: number;
+  /** Standard deviation of the returns. */
+  std_return: number;
+  /** Lowest return. */
+  min_return: number;
+  /** Highest return. */
+  max_return: number;
+  /** Number of episodes. */
+  episodes: number;
+}
+
+/** Mean, standard deviation, min and max of episode returns, as `returns.json` reports them. */
+export function summarizeReturns(returns: readonly number[]): ReturnSummary {
+  const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+  const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / returns.length);
+  return {
+    mean_return: mean,
+    std_return: std,
+    min_return: Math.min(...returns),
+    max_return: Math.max(...returns),
+    episodes: returns.length,
+  };
+}
+
 /** Reads a controller file (a `controller` directory or the JSON file itself). */
 export async function readControllerFile(path: string): Promise<ControllerFile> {
   const stat = await Deno.stat(path);
@@ -133,17 +160,10 @@ export async function evaluate(ctx: StageContext<EvaluateParams>): Promise<void>
     pool.close();
   }
   const returns = outcomes.map((o) => o.return);
-  const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
-  const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / returns.length);
-  const summary = {
-    mean_return: mean,
-    std_return: std,
-    min_return: Math.min(...returns),
-    max_return: Math.max(...returns),
-    episodes: returns.length,
-  };
+  const summary = summarizeReturns(returns);
+  const { mean_return: mean, std_return: std } = summary;
   outcomes.forEach((o, i) => ctx.metrics.log(i, { return: o.return, length: o.length }));
-  ctx.metrics.log(p.episodes, summary);
+  ctx.metrics.log(p.episodes, { ...summary });
 
   const dir = ctx.output("report");
   await Deno.mkdir(dir, { recursive: true });
