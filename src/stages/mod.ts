@@ -16,4 +16,6 @@ export const builtinStages: Record<string, string> = {
   "worldmodels/evaluate": new URL("./worldmodels/evaluate.ts", import.meta.url).href,
   "worldmodels/dream_video": new URL("./worldmodels/dream_video.ts", import.meta.url).href,
   "worldmodels/baseline": new URL("./worldmodels/baseline.ts", import.meta.url).href,
+  "worldmodels/collect_controller": new URL("./worldmodels/collect_controller.ts", import.meta.url)
+    .href,
 };

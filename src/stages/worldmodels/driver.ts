@@ -20,6 +20,7 @@ import { type BackendInfo, type BackendName, initBackend } from "../../models/ba
 import { ConvVAE } from "../../models/vae.ts";
 import { encodeFrames } from "../../models/vae_encode.ts";
 import { MdnRnn, type MdnRnnState } from "../../models/mdn_rnn.ts";
+import { ACTION_HIGH, ACTION_LOW } from "./policies.ts";
 import {
   ACTIONS as ACTION_SIZE,
   Controller,
@@ -82,6 +83,24 @@ export interface StepView {
   env: CarRacing;
 }
 
+/** What {@linkcode DriverRunOptions.onTransition} sees, after the environment stepped. */
+export interface TransitionView {
+  /** Index of the job in the job list. */
+  job: number;
+  /** Index of the action in the episode (0 = the action chosen at the reset frame). */
+  t: number;
+  /** The 64x64x3 observation the action was chosen at. */
+  observation: Uint8Array;
+  /** The action taken (after `actionNoise`). */
+  action: Float32Array;
+  /** The reward of the step. */
+  reward: number;
+  /** Whether the environment ended the episode at this step. */
+  terminated: boolean;
+  /** Whether the episode ends here without termination (step limit, or no progress). */
+  truncated: boolean;
+}
+
 /** Options of {@linkcode ControllerDriver.run}. */
 export interface DriverRunOptions {
   /** Called at every step of every episode, before the environment steps. */
@@ -95,6 +114,14 @@ export interface DriverRunOptions {
   noProgressSteps?: number;
   /** Called when an episode ends, with the number of episodes ended so far (for progress). */
   onEpisode?: (ended: number) => void;
+  /** Called after every step of every episode (data collection). */
+  onTransition?: (view: TransitionView) => void;
+  /**
+   * Standard deviation of Gaussian noise added to each action dimension before clipping to the
+   * action space (exploration when collecting data); 0 or absent: none. Drawn from each
+   * episode's own stream `mixSeed(seed, "action_noise")`, so results stay batch-independent.
+   */
+  actionNoise?: number;
 }
 
 const FRAME_BYTES = 64 * 64 * 3;
@@ -226,6 +253,8 @@ export class ControllerDriver {
     const slotReward = new Float32Array(slots);
     const slotIdle = new Int32Array(slots);
     const patience = options.noProgressSteps ?? 0;
+    const noise = options.actionNoise ?? 0;
+    const slotNoise: Random[] = new Array(slots);
     let state: MdnRnnState | undefined = rnn?.initialState(slots);
     const zAll = new Float32Array(slots * Z);
     const aAll = new Float32Array(slots * ACTION_SIZE);
@@ -237,6 +266,7 @@ export class ControllerDriver {
       slotJob[s] = j;
       slotObs[s] = this.#envs[s].reset({ seed: jobs[j].seed }).observation;
       slotRng[s] = new Random(mixSeed(jobs[j].seed, "z"));
+      if (noise > 0) slotNoise[s] = new Random(mixSeed(jobs[j].seed, "action_noise"));
       slotReturn[s] = 0;
       slotSteps[s] = 0;
       slotReward[s] = 0;
@@ -281,6 +311,13 @@ export class ControllerDriver {
         const s = order[i];
         zAll.set(z.subarray(i * Z, (i + 1) * Z), s * Z);
         aAll.set(actions.subarray(i * ACTION_SIZE, (i + 1) * ACTION_SIZE), s * ACTION_SIZE);
+        if (noise > 0) {
+          for (let d = 0; d < ACTION_SIZE; d++) {
+            const k = s * ACTION_SIZE + d;
+            const a = aAll[k] + noise * slotNoise[s].normal();
+            aAll[k] = Math.min(ACTION_HIGH[d], Math.max(ACTION_LOW[d], a));
+          }
+        }
         rAll[s] = slotReward[s] > 0 ? 1 : 0;
         options.onStep?.({
           job: slotJob[s],
@@ -300,13 +337,24 @@ export class ControllerDriver {
       }
       for (let i = 0; i < n; i++) {
         const s = order[i];
-        const result = this.#envs[s].step(aAll.subarray(s * ACTION_SIZE, (s + 1) * ACTION_SIZE));
+        const action = aAll.subarray(s * ACTION_SIZE, (s + 1) * ACTION_SIZE);
+        const result = this.#envs[s].step(action);
+        const seen = slotObs[s];
         slotReturn[s] += result.reward;
         slotSteps[s]++;
         slotReward[s] = result.reward;
         slotObs[s] = result.observation;
         slotIdle[s] = result.reward > 0 ? 0 : slotIdle[s] + 1;
         const stuck = patience > 0 && slotIdle[s] >= patience;
+        options.onTransition?.({
+          job: slotJob[s],
+          t: slotSteps[s] - 1,
+          observation: seen,
+          action,
+          reward: result.reward,
+          terminated: result.terminated,
+          truncated: !result.terminated && (result.truncated || stuck),
+        });
         if (result.terminated || result.truncated || stuck) {
           outcomes[slotJob[s]] = {
             return: slotReturn[s],

@@ -106,7 +106,11 @@ export async function readControllerFile(path: string): Promise<ControllerFile> 
   return json;
 }
 
-function pickSolution(
+/**
+ * The parameters `solution` names in a controller file (`auto`: the best evaluated mean, else
+ * the mean).
+ */
+export function pickSolution(
   file: ControllerFile,
   solution: EvaluateParams["solution"],
 ): { name: string; params: number[]; generation: number } {
