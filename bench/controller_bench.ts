@@ -12,8 +12,8 @@
  * Run: deno run -A bench/controller_bench.ts [--slots 16] [--steps 200]
  */
 
-import process from "node:process";
 import { parseArgs } from "node:util";
+import { emit, timed } from "./timing.ts";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { CarRacing } from "../src/envs/car_racing/mod.ts";
@@ -30,23 +30,6 @@ const { values } = parseArgs({
 });
 const SLOTS = Number(values.slots);
 const STEPS = Number(values.steps);
-
-function emit(name: string, value: number, unit: string): void {
-  console.log(JSON.stringify({ name, value: Number(value.toPrecision(6)), unit }));
-}
-
-function cpuSeconds(): number {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1e6;
-}
-
-/** Times `fn`, returning wall and CPU seconds. */
-async function timed(fn: () => Promise<void> | void): Promise<{ wall: number; cpu: number }> {
-  const c0 = cpuSeconds();
-  const t0 = performance.now();
-  await fn();
-  return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
-}
 
 await initBackend({ backend: "wasm" });
 const dir = await Deno.makeTempDir({ prefix: "ditto_controller_bench_" });

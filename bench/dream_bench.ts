@@ -12,8 +12,8 @@
  * Run: deno run -A bench/dream_bench.ts [--jobs 64] [--steps 200] [--slots 16]
  */
 
-import process from "node:process";
 import { parseArgs } from "node:util";
+import { emit, timed } from "./timing.ts";
 import { join } from "node:path";
 import { CarRacing } from "../src/envs/car_racing/mod.ts";
 import { initBackend } from "../src/models/backend/mod.ts";
@@ -35,22 +35,6 @@ const { values } = parseArgs({
 const JOBS = Number(values.jobs);
 const STEPS = Number(values.steps);
 const SLOTS = Number(values.slots);
-
-function emit(name: string, value: number, unit: string): void {
-  console.log(JSON.stringify({ name, value: Number(value.toPrecision(6)), unit }));
-}
-
-function cpuSeconds(): number {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1e6;
-}
-
-async function timed(fn: () => Promise<void> | void): Promise<{ wall: number; cpu: number }> {
-  const c0 = cpuSeconds();
-  const t0 = performance.now();
-  await fn();
-  return { wall: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
-}
 
 await initBackend({ backend: "wasm" });
 const dir = await Deno.makeTempDir({ prefix: "ditto_dream_bench_" });
