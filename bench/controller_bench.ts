@@ -1,5 +1,5 @@
 /**
- * Throughput of the controller stages' batched driver (src/stages/worldmodels/driver.ts) on one
+ * Throughput of the controller stages' batched driver (src/worldmodels/agent.ts) on one
  * core: real CarRacing steps per second with the ConvVAE encoder (z 32, `EncoderEngine`) run
  * once per step for all environments, the linear controller, and, for inputs `zh`, the MDN-RNN (256 units) stepped
  * for all environments at once. These numbers size `experiments/car_racing.yaml`.
@@ -21,7 +21,7 @@ import { initBackend } from "../src/models/backend/mod.ts";
 import { ConvVAE, framesToTensor } from "../src/models/vae.ts";
 import { encodeFrames } from "../src/models/vae_encode.ts";
 import { MdnRnn } from "../src/models/mdn_rnn.ts";
-import { ControllerDriver } from "../src/stages/worldmodels/driver.ts";
+import { ControllerDriver } from "../src/worldmodels/agent.ts";
 import { mixSeed, Random } from "../src/data/random.ts";
 
 const { values } = parseArgs({

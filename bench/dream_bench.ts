@@ -1,5 +1,5 @@
 /**
- * Throughput of the dream (src/stages/worldmodels/dream_env.ts) on one core: dream steps per
+ * Throughput of the dream (src/worldmodels/dream_env.ts) on one core: dream steps per
  * second for a whole population's batch (`--jobs`, default 64 = popsize 16 x 4 episodes) with
  * the book's MDN-RNN (z 32, 256 units, 5 mixtures, reward head): one batched LSTM step, the
  * mixture sampled per latent dimension at temperature 1.15, the linear controller.
@@ -21,8 +21,8 @@ import { ConvVAE } from "../src/models/vae.ts";
 import { MdnRnn } from "../src/models/mdn_rnn.ts";
 import { writeNpy } from "../src/data/npy.ts";
 import { mixSeed, Random } from "../src/data/random.ts";
-import { DreamEnv } from "../src/stages/worldmodels/dream_env.ts";
-import { ControllerDriver } from "../src/stages/worldmodels/driver.ts";
+import { DreamEnv } from "../src/worldmodels/dream_env.ts";
+import { ControllerDriver } from "../src/worldmodels/agent.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

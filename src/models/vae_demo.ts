@@ -14,7 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { encode } from "fast-png";
 import { CarRacing } from "../envs/car_racing/mod.ts";
-import { TrackFollower } from "../envs/car_racing/driver.ts";
+import { TrackFollower } from "../envs/car_racing/track_follower.ts";
 import { EnvRng } from "../envs/car_racing/rng.ts";
 import { initBackend } from "./backend/mod.ts";
 import { ConvVAE, framesToTensor } from "./vae.ts";

@@ -13,7 +13,7 @@
 
 import { encode } from "fast-png";
 import { CarRacing } from "./car_racing.ts";
-import { TrackFollower } from "./driver.ts";
+import { TrackFollower } from "./track_follower.ts";
 import { EnvRng } from "./rng.ts";
 import { COLORS, tileColor } from "./render.ts";
 import { encodeGif as encodeFrames } from "../../media/gif.ts";

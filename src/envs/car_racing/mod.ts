@@ -27,5 +27,5 @@ export {
   type WheelState,
 } from "./car_racing.ts";
 export type { Track, TrackPoint } from "./track.ts";
-export { TrackFollower, type TrackFollowerOptions } from "./driver.ts";
+export { TrackFollower, type TrackFollowerOptions } from "./track_follower.ts";
 export { EnvRng } from "./rng.ts";

@@ -21,7 +21,7 @@ import { mixSeed, Random } from "../../data/random.ts";
 import { CarRacing } from "../../envs/car_racing/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import { evaluateEpisodeSeed, summarizeReturns } from "./evaluate.ts";
-import { createPolicy, POLICY_NAMES, type PolicyName } from "./policies.ts";
+import { createPolicy, POLICY_NAMES, type PolicyName } from "../../worldmodels/policies.ts";
 
 /** Parameters of `worldmodels/baseline` (the `with:` keys). */
 export interface BaselineParams {

@@ -21,8 +21,8 @@ import { CarRacing } from "../../envs/car_racing/mod.ts";
 import type { Episode } from "../../data/rollouts.ts";
 import { RolloutWriter } from "../../data/rollouts.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { collectEpisodeSeed, type EpisodeSpec, runEpisode } from "./episode.ts";
-import { POLICY_NAMES, type PolicyName } from "./policies.ts";
+import { collectEpisodeSeed, type EpisodeSpec, runEpisode } from "../../worldmodels/episode.ts";
+import { POLICY_NAMES, type PolicyName } from "../../worldmodels/policies.ts";
 
 /** Parameters of `worldmodels/collect` (the `with:` keys). */
 export interface CollectParams {
@@ -52,7 +52,7 @@ function runInWorkers(
     onEpisode: (spec: EpisodeSpec, data: Episode) => Promise<void>;
   },
 ): Promise<void> {
-  const url = new URL("./collect_worker.ts", import.meta.url).href;
+  const url = new URL("../../worldmodels/collect_worker.ts", import.meta.url).href;
   const workers = Array.from({ length: options.count }, () => new Worker(url, { type: "module" }));
   const idle: Worker[] = [];
   let next = 0;

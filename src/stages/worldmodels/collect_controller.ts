@@ -28,7 +28,11 @@ import { mixSeed } from "../../data/random.ts";
 import { type Episode, RolloutWriter } from "../../data/rollouts.ts";
 import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { ControllerDriver, type ControllerInputs, type TransitionView } from "./driver.ts";
+import {
+  ControllerDriver,
+  type ControllerInputs,
+  type TransitionView,
+} from "../../worldmodels/agent.ts";
 import { pickSolution, readControllerFile, SOLUTIONS } from "./evaluate.ts";
 
 /** The stage's label, mixed into every track seed it uses. */

@@ -28,8 +28,8 @@ import { join } from "node:path";
 import type { SeriesIndex } from "../../data/series.ts";
 import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { DREAM_REWARDS, DreamEnv, type DreamReward } from "./dream_env.ts";
-import { ControllerDriver } from "./driver.ts";
+import { DREAM_REWARDS, DreamEnv, type DreamReward } from "../../worldmodels/dream_env.ts";
+import { ControllerDriver } from "../../worldmodels/agent.ts";
 import { readControllerFile } from "./evaluate.ts";
 import { encodeGif, type RgbImage, sideBySide, upscale } from "../../media/gif.ts";
 

@@ -24,8 +24,8 @@ import { SeriesWriter } from "../../data/series.ts";
 import { BACKEND_NAMES, type BackendName, initBackend } from "../../models/backend/mod.ts";
 import { ConvVAE } from "../../models/vae.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { encodeFrames, EncoderPool, type EpisodeLatents } from "./encode_pool.ts";
-import { yieldToEventLoop } from "./train_state.ts";
+import { encodeFrames, EncoderPool, type EpisodeLatents } from "../../worldmodels/encode_pool.ts";
+import { yieldToEventLoop } from "../../worldmodels/train_state.ts";
 
 /** Parameters of `worldmodels/encode` (the `with:` keys). */
 export interface EncodeParams {

@@ -32,8 +32,8 @@ import {
   type ControllerInputs,
   type DriverConfig,
   type EpisodeJob,
-} from "./driver.ts";
-import { DriverPool } from "./driver_pool.ts";
+} from "../../worldmodels/agent.ts";
+import { DriverPool } from "../../worldmodels/agent_pool.ts";
 import { encodeGif, type RgbImage, sideBySide, upscale } from "../../media/gif.ts";
 import type { ControllerFile } from "./train_controller.ts";
 

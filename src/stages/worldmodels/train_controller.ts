@@ -42,9 +42,14 @@ import {
   type EpisodeJob,
   readRnnHidden,
   readVaeZSize,
-} from "./driver.ts";
-import { DriverPool } from "./driver_pool.ts";
-import { DREAM_REWARDS, DreamPool, type DreamReward, readRnnRewardHead } from "./dream_env.ts";
+} from "../../worldmodels/agent.ts";
+import { DriverPool } from "../../worldmodels/agent_pool.ts";
+import {
+  DREAM_REWARDS,
+  DreamPool,
+  type DreamReward,
+  readRnnRewardHead,
+} from "../../worldmodels/dream_env.ts";
 
 /** The stage's label, mixed into every seed it derives. */
 export const TRAIN_CONTROLLER_LABEL = "worldmodels/train_controller";

@@ -35,7 +35,11 @@ import { sampleZ, type SequenceBatch, SeriesReader } from "../../data/series.ts"
 import { initBackend } from "../../models/backend/mod.ts";
 import { MdnRnn, type MdnRnnWeights } from "../../models/mdn_rnn.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { packCheckpoint, unpackCheckpoint, yieldToEventLoop } from "./train_state.ts";
+import {
+  packCheckpoint,
+  unpackCheckpoint,
+  yieldToEventLoop,
+} from "../../worldmodels/train_state.ts";
 
 /** Parameters of `worldmodels/train_rnn` (the `with:` keys). */
 export interface TrainRnnParams {

@@ -36,7 +36,12 @@ import { BACKEND_NAMES, type BackendName, initBackend } from "../../models/backe
 import { ConvVAE, framesToTensor, VAE_CHANNELS, VAE_IMAGE_SIZE } from "../../models/vae.ts";
 import { ParallelVAETrainer } from "../../models/vae_parallel.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { packCheckpoint, TfAdam, unpackCheckpoint, yieldToEventLoop } from "./train_state.ts";
+import {
+  packCheckpoint,
+  TfAdam,
+  unpackCheckpoint,
+  yieldToEventLoop,
+} from "../../worldmodels/train_state.ts";
 
 /** Parameters of `worldmodels/train_vae` (the `with:` keys). */
 export interface TrainVaeParams {

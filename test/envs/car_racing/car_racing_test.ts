@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CarRacing } from "../../../src/envs/car_racing/mod.ts";
-import { TrackFollower } from "../../../src/envs/car_racing/driver.ts";
+import { TrackFollower } from "../../../src/envs/car_racing/track_follower.ts";
 import { PLAYFIELD } from "../../../src/envs/car_racing/constants.ts";
 import { loadBox2D } from "../../../src/envs/car_racing/box2d.ts";
 

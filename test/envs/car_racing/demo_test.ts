@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { decode } from "fast-png";
 import { encodeGif, recordEpisode } from "../../../src/envs/car_racing/demo.ts";
 import { CarRacing } from "../../../src/envs/car_racing/mod.ts";
-import { TrackFollower } from "../../../src/envs/car_racing/driver.ts";
+import { TrackFollower } from "../../../src/envs/car_racing/track_follower.ts";
 
 Deno.test("recordEpisode() keeps the rendered frames and encodeGif() writes a lossless GIF", async () => {
   const rec = await recordEpisode({ seed: 3, steps: 6, every: 2, view: "video" });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runExperiment } from "../../../src/runner/mod.ts";
 import { builtinStages } from "../../../src/stages/mod.ts";
-import { collectEpisodeSeed } from "../../../src/stages/worldmodels/episode.ts";
+import { collectEpisodeSeed } from "../../../src/worldmodels/episode.ts";
 import { python } from "../../data/python.ts";
 
 const EXPERIMENT = `

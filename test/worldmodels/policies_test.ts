@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Random } from "../../../src/data/random.ts";
-import { createPolicy, type PolicyName } from "../../../src/stages/worldmodels/policies.ts";
+import { Random } from "../../src/data/random.ts";
+import { createPolicy, type PolicyName } from "../../src/worldmodels/policies.ts";
 
 function run(name: PolicyName, seed: number, steps: number, actionRefreshRate = 1) {
   const policy = createPolicy(name, new Random(seed), { actionRefreshRate });

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { initBackend } from "../../../src/models/backend/mod.ts";
-import { ConvVAE } from "../../../src/models/vae.ts";
-import { MdnRnn } from "../../../src/models/mdn_rnn.ts";
-import { Random } from "../../../src/data/random.ts";
-import { ControllerDriver } from "../../../src/stages/worldmodels/driver.ts";
-import { DriverPool } from "../../../src/stages/worldmodels/driver_pool.ts";
+import { initBackend } from "../../src/models/backend/mod.ts";
+import { ConvVAE } from "../../src/models/vae.ts";
+import { MdnRnn } from "../../src/models/mdn_rnn.ts";
+import { Random } from "../../src/data/random.ts";
+import { ControllerDriver } from "../../src/worldmodels/agent.ts";
+import { DriverPool } from "../../src/worldmodels/agent_pool.ts";
 
 Deno.test("ControllerDriver: an episode's outcome does not depend on the batch it runs in; a car that never moves is stopped by noProgressSteps", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ditto_driver_" });
@@ -69,7 +69,7 @@ Deno.test("ControllerDriver: an episode's outcome does not depend on the batch i
 });
 
 Deno.test("DriverPool reports every ended episode from its Workers and returns outcomes in job order", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "ditto_driver_pool_" });
+  const dir = await Deno.makeTempDir({ prefix: "ditto_agent_pool_" });
   try {
     await initBackend({ backend: "wasm" });
     const vae = new ConvVAE({ zSize: 8, seed: 3 });

@@ -5,9 +5,9 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { RolloutReader } from "../../data/rollouts.ts";
-import { initBackend } from "../../models/backend/mod.ts";
-import { ConvVAE } from "../../models/vae.ts";
+import { RolloutReader } from "../data/rollouts.ts";
+import { initBackend } from "../models/backend/mod.ts";
+import { ConvVAE } from "../models/vae.ts";
 import { encodeFrames, type EncoderReply, type EncoderRequest } from "./encode_pool.ts";
 
 let vae: ConvVAE | undefined;

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeNpy } from "../../../src/data/npy.ts";
-import { initBackend } from "../../../src/models/backend/mod.ts";
-import { MdnRnn } from "../../../src/models/mdn_rnn.ts";
+import { writeNpy } from "../../src/data/npy.ts";
+import { initBackend } from "../../src/models/backend/mod.ts";
+import { MdnRnn } from "../../src/models/mdn_rnn.ts";
 import {
   type DreamConfig,
   DreamEnv,
   DreamPool,
   dreamStart,
-} from "../../../src/stages/worldmodels/dream_env.ts";
+} from "../../src/worldmodels/dream_env.ts";
 
 const Z = 4, H = 16, K = 2;
 

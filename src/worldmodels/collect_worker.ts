@@ -8,7 +8,7 @@
  * @module
  */
 
-import { CarRacing } from "../../envs/car_racing/mod.ts";
+import { CarRacing } from "../envs/car_racing/mod.ts";
 import { type EpisodeSpec, runEpisode } from "./episode.ts";
 
 /** The worker's global scope, typed without the worker lib so `deno check src/` stays one program. */

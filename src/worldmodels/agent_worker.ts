@@ -9,7 +9,7 @@
  * @module
  */
 
-import { ControllerDriver, type DriverConfig, type EpisodeJob } from "./driver.ts";
+import { ControllerDriver, type DriverConfig, type EpisodeJob } from "./agent.ts";
 
 /** A message to the worker. */
 export type DriverWorkerRequest =

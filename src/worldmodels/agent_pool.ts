@@ -13,7 +13,7 @@ import {
   type DriverConfig,
   type EpisodeJob,
   type EpisodeOutcome,
-} from "./driver.ts";
+} from "./agent.ts";
 
 interface WorkerReply {
   type: "ready" | "done" | "error" | "episode";
@@ -52,7 +52,7 @@ export class DriverPool {
     if (options.workers <= 1) {
       return new DriverPool(await ControllerDriver.create(config), [], options.signal);
     }
-    const url = new URL("./driver_worker.ts", import.meta.url).href;
+    const url = new URL("./agent_worker.ts", import.meta.url).href;
     const workers = Array.from(
       { length: options.workers },
       () => new Worker(url, { type: "module" }),

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { BackendName } from "../../models/backend/mod.ts";
-import type { ConvVAE } from "../../models/vae.ts";
-import { encodeFrames as encodeWithEngine } from "../../models/vae_encode.ts";
+import type { BackendName } from "../models/backend/mod.ts";
+import type { ConvVAE } from "../models/vae.ts";
+import { encodeFrames as encodeWithEngine } from "../models/vae_encode.ts";
 
 /** The latents of one episode: `length * zSize` values each. */
 export interface EpisodeLatents {

@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { CarRacing } from "../../envs/car_racing/mod.ts";
-import { mixSeed, Random } from "../../data/random.ts";
-import type { Episode } from "../../data/rollouts.ts";
+import type { CarRacing } from "../envs/car_racing/mod.ts";
+import { mixSeed, Random } from "../data/random.ts";
+import type { Episode } from "../data/rollouts.ts";
 import { createPolicy, type PolicyName } from "./policies.ts";
 
 /** What defines one collection episode. */

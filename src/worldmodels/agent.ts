@@ -14,21 +14,21 @@
  * @module
  */
 
-import { CarRacing } from "../../envs/car_racing/mod.ts";
-import { mixSeed, Random } from "../../data/random.ts";
-import { type BackendInfo, type BackendName, initBackend } from "../../models/backend/mod.ts";
-import { ConvVAE } from "../../models/vae.ts";
-import { encodeFrames } from "../../models/vae_encode.ts";
-import { MdnRnn, type MdnRnnState } from "../../models/mdn_rnn.ts";
+import { CarRacing } from "../envs/car_racing/mod.ts";
+import { mixSeed, Random } from "../data/random.ts";
+import { type BackendInfo, type BackendName, initBackend } from "../models/backend/mod.ts";
+import { ConvVAE } from "../models/vae.ts";
+import { encodeFrames } from "../models/vae_encode.ts";
+import { MdnRnn, type MdnRnnState } from "../models/mdn_rnn.ts";
 import { ACTION_HIGH, ACTION_LOW } from "./policies.ts";
 import {
   ACTIONS as ACTION_SIZE,
   Controller,
   controllerActions,
   type ControllerInputs,
-} from "../../models/controller.ts";
+} from "../models/controller.ts";
 
-export type { ControllerInputs } from "../../models/controller.ts";
+export type { ControllerInputs } from "../models/controller.ts";
 
 /** The allowed {@linkcode ControllerInputs}. */
 export const CONTROLLER_INPUTS: readonly ControllerInputs[] = ["z", "zh"];
