@@ -465,29 +465,46 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
     const entry = store.readResult(key);
     if (entry) resultObjects(store, entry, objects);
   }
+  let checkpoints: Deno.DirEntry[] = [];
+  try {
+    checkpoints = [...Deno.readDirSync(join(root, "checkpoints"))];
+  } catch {
+    // None.
+  }
+  // Every recency verdict is taken before anything is removed: unlinking a run folder's hard
+  // link to an object changes that object's ctime, which would then read as "recent" and leave
+  // the object for the next gc, unlike what the dry run promised.
+  const storedObjects = [...sharded(join(root, "objects"))].map((o) => ({
+    ...o,
+    recent: recent(o.path),
+  }));
+  const checkpointsRecent = new Set<string>();
+  for (const entry of checkpoints) {
+    if (recent(join(root, "checkpoints", entry.name))) checkpointsRecent.add(entry.name);
+  }
 
   // 5. Remove: run folders first, then results (so a result never outlives its objects), then
   // objects, checkpoints and leftovers of killed writers.
   for (const r of removed) {
     report.runsRemoved.push(`${r.experiment}/${String(r.number).padStart(4, "0")}`);
-    if (dryRun) continue;
+    // A run folder's links to objects free nothing themselves (nlink 2): the objects count below.
     report.bytesFreed += freedBytes(r.dir);
-    Deno.removeSync(r.dir, { recursive: true });
+    if (!dryRun) Deno.removeSync(r.dir, { recursive: true });
   }
   for (const path of doomedResults) {
     report.resultsRemoved++;
     if (!dryRun) Deno.removeSync(path);
   }
-  for (const { name, path } of sharded(join(root, "objects"))) {
+  for (const { name, path, recent: isRecent } of storedObjects) {
     if (!HASH.test(name)) {
-      if (!busy && !dryRun && !recent(path)) {
+      if (!busy && !dryRun && !isRecent) {
         Deno.removeSync(path);
         report.leftoversRemoved++;
       }
       continue;
     }
     if (objects.has(name)) continue;
-    if (recent(path)) {
+    if (isRecent) {
       report.protected++;
       continue;
     }
@@ -500,12 +517,6 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
       Deno.removeSync(path);
     }
   }
-  let checkpoints: Deno.DirEntry[] = [];
-  try {
-    checkpoints = [...Deno.readDirSync(join(root, "checkpoints"))];
-  } catch {
-    // None.
-  }
   // A killed run may not have recorded the key of the stage it was in, so a checkpoint goes only
   // when its stage has finished since (a stored result), or, with --keep, when it is older than
   // every kept run.
@@ -516,7 +527,7 @@ export function collectGarbage(runsDir: string, options: GcOptions = {}): GcRepo
   for (const entry of checkpoints) {
     if (keys.has(entry.name)) continue;
     const path = join(root, "checkpoints", entry.name);
-    if (recent(path)) continue;
+    if (checkpointsRecent.has(entry.name)) continue;
     const finished = HASH.test(entry.name) && store.readResult(entry.name) !== undefined;
     const changed = Deno.statSync(path).mtime?.getTime() ?? 0;
     if (!finished && !(options.keep !== undefined && changed < oldestKept - SLACK_MS)) continue;

@@ -21,8 +21,11 @@ import { type StageResultEntry, Store, writeFileAtomic } from "../runner/store.t
 export interface RemoteBackend {
   /** A human description (`dir /mnt/shared/ditto`, `s3://bucket/prefix`). */
   readonly description: string;
-  /** Lists the names under `objects/` (hashes) or `results/` (`<key>.json`), any order. */
-  list(kind: "objects" | "results"): Promise<Set<string>>;
+  /**
+   * Lists the names under `objects/` (hashes) or `results/` (`<key>.json`) with their sizes in
+   * bytes, any order.
+   */
+  list(kind: "objects" | "results"): Promise<Map<string, number>>;
   /** Reads a file, or undefined when it does not exist. */
   get(path: string): Promise<Uint8Array | undefined>;
   /** Writes a file so that readers never see a partial one. */
@@ -48,8 +51,8 @@ export class DirectoryRemote implements RemoteBackend {
     this.description = `dir ${root}`;
   }
 
-  list(kind: "objects" | "results"): Promise<Set<string>> {
-    const out = new Set<string>();
+  list(kind: "objects" | "results"): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
     const base = join(this.root, kind);
     let shards: Deno.DirEntry[] = [];
     try {
@@ -60,7 +63,8 @@ export class DirectoryRemote implements RemoteBackend {
     for (const shard of shards) {
       if (!shard.isDirectory) continue;
       for (const entry of Deno.readDirSync(join(base, shard.name))) {
-        if (entry.isFile && !entry.name.endsWith(".tmp")) out.add(entry.name);
+        if (!entry.isFile || entry.name.endsWith(".tmp")) continue;
+        out.set(entry.name, Deno.statSync(join(base, shard.name, entry.name)).size);
       }
     }
     return Promise.resolve(out);
@@ -164,9 +168,9 @@ export class S3Remote implements RemoteBackend {
     return { sdk: this.#sdk, client: this.#client };
   }
 
-  async list(kind: "objects" | "results"): Promise<Set<string>> {
+  async list(kind: "objects" | "results"): Promise<Map<string, number>> {
     const { sdk, client } = await this.#connect();
-    const out = new Set<string>();
+    const out = new Map<string, number>();
     const prefix = `${this.#prefix}${kind}/`;
     let token: string | undefined;
     do {
@@ -180,7 +184,7 @@ export class S3Remote implements RemoteBackend {
       );
       for (const item of page.Contents ?? []) {
         const name = item.Key?.split("/").at(-1);
-        if (name) out.add(name);
+        if (name) out.set(name, item.Size ?? -1);
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -402,12 +406,13 @@ export async function push(
     let p = sent.get(hash);
     if (!p) {
       p = (async () => {
-        if (remoteObjects.has(hash)) {
+        const local = store.objectPath(hash);
+        // Present means the same name and size: a lost or truncated object is sent again.
+        if (remoteObjects.get(hash) === Deno.statSync(local).size) {
           report.objectsPresent++;
           return;
         }
         // Never spread a damaged object: hash it before it leaves (streamed, any size).
-        const local = store.objectPath(hash);
         const { hash: actual, bytes } = await hashFile(local);
         if (actual !== hash) {
           throw new Error(
@@ -415,7 +420,7 @@ export async function push(
           );
         }
         await remote.putFile(objectPath(hash), local, bytes);
-        remoteObjects.add(hash);
+        remoteObjects.set(hash, bytes);
         report.objects++;
         report.bytes += bytes;
       })();
@@ -424,18 +429,24 @@ export async function push(
     return p;
   };
   await pool(keys, PARALLEL, async (key) => {
-    if (remoteResults.has(`${key}.json`)) {
-      report.resultsPresent++;
-      return;
-    }
+    const present = remoteResults.has(`${key}.json`);
     const entry = store.readResult(key);
     if (!entry) {
-      report.problems.push(`stage result ${key.slice(0, 12)} is missing or unreadable locally`);
+      if (present) report.resultsPresent++;
+      else {report.problems.push(
+          `stage result ${key.slice(0, 12)} is missing or unreadable locally`,
+        );}
       return;
     }
     try {
+      // A result the remote has is only as good as its objects there: check them too, so a
+      // push repairs a remote that lost one (a pull would otherwise fail on it for good).
       const needed = await neededObjects(entry, readLocal);
       for (const hash of needed) await sendObject(hash);
+      if (present) {
+        report.resultsPresent++;
+        return;
+      }
       await remote.put(resultPath(key), new TextEncoder().encode(JSON.stringify(entry, null, 1)));
       report.results++;
     } catch (error) {
@@ -471,8 +482,15 @@ export async function pull(
     objectsPresent: 0,
     problems: [],
   };
+  if (remote instanceof DirectoryRemote) {
+    try {
+      Deno.statSync(remote.root);
+    } catch {
+      throw new UsageError(`Cannot pull: the remote folder ${remote.root} does not exist`);
+    }
+  }
   const local = new Set(localResults(store));
-  const remoteResults = [...await remote.list("results")]
+  const remoteResults = [...(await remote.list("results")).keys()]
     .map((name) => name.match(RESULT)?.[1])
     .filter((k): k is string => k !== undefined && (!options.keys || options.keys.includes(k)))
     .sort();

@@ -118,3 +118,28 @@ Deno.test("gc keeps the run, checkpoints and new objects of a runner that is sti
   const again = await p.run(["stages.fit.with.delay_ms=400", "params.n=6"]);
   assertEquals(again.stages.map((s) => s.status), ["cached", "cached", "cached"]);
 });
+
+Deno.test("gc --keep 1 removes in one pass what its dry run promised (removing run folders changes the objects' ctime)", async () => {
+  await using p = await tinyProject();
+  for (let n = 1; n <= 6; n++) await p.run([`params.n=${n}`]);
+  const dry = await cli(["gc", "--keep", "1", "--dry-run", "--runs", p.runs, "--json"]);
+  assertEquals(dry.code, 0, dry.stderr);
+  const promised = JSON.parse(dry.stdout);
+  assert(promised.objectsRemoved > 10, `dry run promised ${promised.objectsRemoved}`);
+  const out = await cli(["gc", "--keep", "1", "--runs", p.runs, "--json"]);
+  assertEquals(out.code, 0, out.stderr);
+  const gc = JSON.parse(out.stdout);
+  assertEquals(
+    [gc.runsRemoved, gc.objectsRemoved, gc.resultsRemoved, gc.protected, gc.bytesFreed],
+    [
+      promised.runsRemoved,
+      promised.objectsRemoved,
+      promised.resultsRemoved,
+      0,
+      promised.bytesFreed,
+    ],
+  );
+  const again = collectGarbage(p.runs, { keep: 1 });
+  assertEquals([again.objectsRemoved, again.resultsRemoved], [0, 0]);
+  assertEquals((await verifyStore(p.runs)).ok, true);
+});

@@ -53,6 +53,36 @@ Deno.test("push to a directory sends only what is missing, and a colleague's pul
   assertEquals([second.results, second.objects], [0, 0]);
 });
 
+Deno.test("push repairs a remote that lost or truncated objects of results it already has", async () => {
+  await using p = await tinyProject();
+  await p.run();
+  const remote = join(p.dir, "shared");
+  assertEquals((await cli(["push", remote, "--runs", p.runs])).code, 0);
+  const objects = remoteFiles(remote, "objects");
+  const [lost, truncated] = objects;
+  const original = Deno.readFileSync(truncated);
+  Deno.removeSync(lost);
+  Deno.chmodSync(truncated, 0o644);
+  Deno.writeFileSync(truncated, original.slice(0, Math.max(0, original.length - 1)));
+  const out = await cli(["push", remote, "--runs", p.runs, "--json"]);
+  assertEquals(out.code, 0, out.stderr);
+  const repaired = JSON.parse(out.stdout);
+  assertEquals([repaired.results, repaired.resultsPresent, repaired.objects], [0, 3, 2]);
+  assertEquals(Deno.readFileSync(truncated), original);
+  const theirs = join(p.dir, "theirs");
+  const pulled = JSON.parse((await cli(["pull", remote, "--runs", theirs, "--json"])).stdout);
+  assertEquals([pulled.results, pulled.objects, pulled.problems], [3, objects.length, []]);
+});
+
+Deno.test("pull from a remote folder that does not exist is an error, not 'pulled 0'", async () => {
+  await using p = await tinyProject();
+  const missing = join(p.dir, "no-such-remote");
+  const out = await cli(["pull", missing, "--runs", p.runs]);
+  assertEquals(out.code, 2, out.stderr);
+  assert(out.stderr.includes(`the remote folder ${missing} does not exist`), out.stderr);
+  assert(!out.stderr.includes("    at "), out.stderr);
+});
+
 Deno.test("pull refuses a corrupt remote object and leaves the store sound", async () => {
   await using p = await tinyProject();
   const first = await p.run();
