@@ -47,7 +47,7 @@ function cpuModel(): string {
 async function gitStatus(root: string): Promise<Environment["git"]> {
   try {
     const out = await new Deno.Command("git", {
-      args: ["-C", root, "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+      args: ["-C", root, "status", "--porcelain=v2", "--branch", "--untracked-files=normal"],
       stdout: "piped",
       stderr: "null",
     }).output();
@@ -114,8 +114,10 @@ function headCommit(gitDir: string): string | undefined {
 }
 
 /**
- * A cheap fingerprint of everything `git status --untracked-files=no` looks at: HEAD, the
- * index file, and size + mtime of every tracked file (paths read from the index, v2/v3).
+ * A cheap fingerprint of everything `git status` looks at: HEAD, the index file, size + mtime of
+ * every tracked file (paths read from the index, v2/v3), and the mtime of every folder holding
+ * one, which changes when a file is created or removed there (a new, untracked experiment file
+ * makes the tree dirty).
  */
 function workTreeSignature(root: string, gitDir: string): string | undefined {
   const commit = headCommit(gitDir);
@@ -151,6 +153,19 @@ function workTreeSignature(root: string, gitDir: string): string | undefined {
     off += (entryLength + 8) & ~7;
   }
   // Synchronous stats: a few microseconds each, cheaper than async ops for hundreds of files.
+  const folders = new Set([""]);
+  for (const path of paths) {
+    for (let i = path.indexOf("/"); i >= 0; i = path.indexOf("/", i + 1)) {
+      folders.add(path.slice(0, i));
+    }
+  }
+  for (const path of [...folders].sort()) {
+    try {
+      parts.push(`d${Deno.statSync(`${root}/${path}`).mtime?.getTime() ?? 0}`);
+    } catch {
+      parts.push("missing");
+    }
+  }
   for (const path of paths) {
     try {
       const info = Deno.statSync(`${root}/${path}`);

@@ -33,6 +33,24 @@ Deno.test("collectEnvironment() records versions, CPU, and git commit with a dir
   assertEquals((await collectEnvironment(join(repo, "exp"), { gitMemo: memo })).git, clean.git);
   p.write("repo/a.txt", "changed\n");
   assertEquals((await collectEnvironment(repo, { gitMemo: memo })).git, { commit, dirty: true });
+  // A new file git does not know yet (an experiment not committed) makes the tree dirty, through
+  // the memo too; one .gitignore covers does not.
+  p.write("repo/a.txt", "a\n");
+  p.write("repo/.gitignore", "runs/\n");
+  git(repo, "add", ".gitignore");
+  git(repo, "commit", "-q", "-m", "ignore runs");
+  const second = git(repo, "rev-parse", "HEAD");
+  assertEquals((await collectEnvironment(repo, { gitMemo: memo })).git, {
+    commit: second,
+    dirty: false,
+  });
+  p.write("repo/runs/0001/run.json", "{}\n");
+  assertEquals((await collectEnvironment(repo, { gitMemo: memo })).git?.dirty, false);
+  p.write("repo/exp/new.yaml", "stages: {}\n");
+  assertEquals((await collectEnvironment(repo, { gitMemo: memo })).git, {
+    commit: second,
+    dirty: true,
+  });
   // Outside a repository there is no git state.
   assertEquals((await collectEnvironment("/")).git, null);
 });
