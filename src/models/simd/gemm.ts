@@ -132,9 +132,9 @@ export function gemmFunc(pOuter: boolean, options: GemmFuncOptions = {}): FuncBu
 export interface LongKKernels {
   /** The module's memory. */
   memory: WebAssembly.Memory;
-  /** {@linkcode gemmFunc} with column panels outer. */
+  /** `gemmFunc(true)`: column panels outer. */
   gemmP: (...args: number[]) => void;
-  /** {@linkcode packLanesFunc} with 8 lanes. */
+  /** `packLanesFunc(8)` of `pack.ts`. */
   packLanes8: (...args: number[]) => void;
 }
 
