@@ -10,7 +10,7 @@
  *   runs one product per step, and the weight gradients are one product each over all steps.
  *
  * It runs on any tfjs backend. On the wasm backend the MDN-RNN trainer uses the SIMD kernels of
- * `mdn_rnn_engine.ts` instead (same maths, far fewer op dispatches).
+ * `src/models/mdn_rnn_engine/` instead (same maths, far fewer op dispatches).
  *
  * @module
  */

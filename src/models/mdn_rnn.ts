@@ -29,10 +29,10 @@ import {
   MdnRnnStepper,
   type MdnRnnWeights,
   type MixtureParams,
-} from "./mdn_rnn_engine.ts";
+} from "./mdn_rnn_engine/mod.ts";
 import { fileHandler } from "./backend/layers_io.ts";
 
-export type { MdnRnnState, MdnRnnWeights, MixtureParams } from "./mdn_rnn_engine.ts";
+export type { MdnRnnState, MdnRnnWeights, MixtureParams } from "./mdn_rnn_engine/mod.ts";
 export type { Rng } from "../runner/rng.ts";
 
 /** Architecture and optimiser settings of an {@linkcode MdnRnn}. */

@@ -10,7 +10,7 @@ import {
   type MdnRnnDims,
   MdnRnnEngine,
   type MdnRnnWeights,
-} from "./mdn_rnn_engine.ts";
+} from "./mdn_rnn_engine/mod.ts";
 
 /** A request to the worker. */
 export interface ShardRequest {

@@ -12,8 +12,17 @@
  *
  * @module
  */
-import { emitTranspose4, gemmFunc, MR, NR, USE_FMA } from "./rnn_kernels.ts";
-import { assembleModule, FuncBuilder, I32, V128 } from "./wasm_asm.ts";
+import {
+  assembleModule,
+  emitTranspose4,
+  FuncBuilder,
+  gemmFunc,
+  I32,
+  MR,
+  NR,
+  USE_FMA,
+  V128,
+} from "./simd/mod.ts";
 
 /** One convolution (4x4, stride 2, valid, ReLU) or the final dense layer, in HWIO order. */
 export interface EncoderLayerWeights {

@@ -12,7 +12,7 @@
  * @module
  */
 
-export * from "./diff.ts";
+export * from "./diff/mod.ts";
 export * from "./lock.ts";
 export * from "./maintenance.ts";
 export * from "./remote.ts";

@@ -11,7 +11,7 @@ import {
   type MixtureParams,
   sampleMixture,
 } from "../../src/models/mdn_rnn.ts";
-import { MdnRnnEngine } from "../../src/models/mdn_rnn_engine.ts";
+import { MdnRnnEngine } from "../../src/models/mdn_rnn_engine/mod.ts";
 import { createRng } from "../../src/runner/rng.ts";
 
 // zSize 4: the SIMD mixture-loss kernel handles 4 latent dimensions per vector.

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { diffRuns, sparkline } from "../../src/runs/diff.ts";
+import { diffRuns, sparkline } from "../../src/runs/diff/mod.ts";
 import { loadRun, resolvePair } from "../../src/runs/run_data.ts";
 import {
   assert,

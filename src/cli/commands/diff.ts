@@ -6,7 +6,7 @@
  */
 
 import { join } from "node:path";
-import { diffHtml, diffRuns, formatDiff } from "../../runs/diff.ts";
+import { diffHtml, diffRuns, formatDiff } from "../../runs/diff/mod.ts";
 import { resolvePair } from "../../runs/run_data.ts";
 import { writeFileAtomic } from "../../runner/store.ts";
 import { parseCommand, print, userPath } from "./common.ts";

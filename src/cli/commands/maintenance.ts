@@ -6,7 +6,7 @@
  */
 
 import { UsageError } from "../../runner/mod.ts";
-import { formatBytes } from "../../runs/diff.ts";
+import { formatBytes } from "../../runs/diff/mod.ts";
 import { collectGarbage, verifyStore } from "../../runs/maintenance.ts";
 import { intFlag, parseCommand, print } from "./common.ts";
 

@@ -4,7 +4,19 @@
  *
  * Only what ditto's kernels need is covered: i32/f32/v128 values, one imported memory,
  * structured control flow, loads/stores, fixed-width SIMD arithmetic and one relaxed-SIMD
- * instruction (`relaxed_madd`, a fused multiply-add on CPUs with FMA).
+ * instruction (`relaxed_madd`, a fused multiply-add on CPUs with FMA). Every integer immediate
+ * (indices, branch depths, offsets, constants) is LEB128-encoded as the binary format requires;
+ * only lane indices, shuffle masks and float constants are raw bytes.
+ *
+ * @example Assemble and run `x + 1`
+ * ```ts
+ * import { assembleModule, FuncBuilder, I32 } from "./asm.ts";
+ * const inc = new FuncBuilder([I32], [I32]).get(0).i32(1).add();
+ * const module = new WebAssembly.Module(assembleModule([{ name: "inc", fn: inc }]));
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const { exports } = new WebAssembly.Instance(module, { env: { memory } });
+ * console.log((exports.inc as (x: number) => number)(41)); // 42
+ * ```
  *
  * @module
  */
@@ -16,7 +28,11 @@ export const F32 = 0x7d;
 /** 128-bit SIMD value type. */
 export const V128 = 0x7b;
 
+/** Appends `n` (an integer in [0, 2^32)) as unsigned LEB128. */
 function uleb(n: number, out: number[]): void {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    throw new RangeError(`Cannot encode ${n} as an unsigned 32-bit immediate`);
+  }
   do {
     let byte = n & 0x7f;
     n >>>= 7;
@@ -25,7 +41,11 @@ function uleb(n: number, out: number[]): void {
   } while (n !== 0);
 }
 
+/** Appends `n` as signed LEB128 of its 32-bit two's complement (so 0xffffffff is -1). */
 function sleb(n: number, out: number[]): void {
+  if (!Number.isInteger(n) || n < -0x80000000 || n > 0xffffffff) {
+    throw new RangeError(`Cannot encode ${n} as a 32-bit integer constant`);
+  }
   n |= 0;
   while (true) {
     const byte = n & 0x7f;
@@ -38,10 +58,15 @@ function sleb(n: number, out: number[]): void {
   }
 }
 
+/** Appends `bytes` to `out` (a loop: spreading a long function body would overflow the stack). */
+function append(out: number[], bytes: ArrayLike<number>): void {
+  for (let i = 0; i < bytes.length; i++) out.push(bytes[i]);
+}
+
 function str(s: string, out: number[]): void {
   const bytes = new TextEncoder().encode(s);
   uleb(bytes.length, out);
-  out.push(...bytes);
+  append(out, bytes);
 }
 
 /** Builds the body of one function; every method appends one instruction and returns `this`. */
@@ -134,13 +159,17 @@ export class FuncBuilder {
   end(): this {
     return this.op(0x0b);
   }
-  /** br */
+  /** br: branch to the label `depth` blocks out (0 = innermost) */
   br(depth: number): this {
-    return this.op(0x0c, depth);
+    this.code.push(0x0c);
+    uleb(depth, this.code);
+    return this;
   }
-  /** br_if */
+  /** br_if: branch to the label `depth` blocks out if the i32 on the stack is not zero */
   brIf(depth: number): this {
-    return this.op(0x0d, depth);
+    this.code.push(0x0d);
+    uleb(depth, this.code);
+    return this;
   }
   /** call */
   call(index: number): this {
@@ -353,7 +382,7 @@ export function assembleModule(funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
   const section = (id: number, body: number[]) => {
     out.push(id);
     uleb(body.length, out);
-    out.push(...body);
+    append(out, body);
   };
   // Types: one per function (simple, duplicates are allowed).
   const types: number[] = [];
@@ -389,9 +418,10 @@ export function assembleModule(funcs: FuncDef[]): Uint8Array<ArrayBuffer> {
     const body: number[] = [];
     uleb(fn.localTypes.length, body);
     for (const t of fn.localTypes) body.push(1, t);
-    body.push(...fn.code, 0x0b);
+    append(body, fn.code);
+    body.push(0x0b);
     uleb(body.length, code);
-    code.push(...body);
+    append(code, body);
   }
   section(10, code);
   return new Uint8Array(out);

@@ -10,118 +10,15 @@
  *
  * @module
  */
-import { createRnnKernels, gemmLongK, K_CHUNK, MR, NR, type RnnKernels } from "./rnn_kernels.ts";
-
-/** Weights of the LSTM and the head, in the Keras/tfjs layout. */
-export interface MdnRnnWeights {
-  /** LSTM input kernel [inputSize, 4*hidden], gates i, f, c, o. */
-  kernel: Float32Array;
-  /** LSTM recurrent kernel [hidden, 4*hidden]. */
-  recurrentKernel: Float32Array;
-  /** LSTM bias [4*hidden]. */
-  bias: Float32Array;
-  /** Head kernel [hidden, outputs]. */
-  headKernel: Float32Array;
-  /** Head bias [outputs]. */
-  headBias: Float32Array;
-}
-
-/** Sizes of the network. */
-export interface MdnRnnDims {
-  /** LSTM input size (z + action (+ reward)). */
-  inputSize: number;
-  /** LSTM units. */
-  hidden: number;
-  /** Latent size (dimensions of z predicted by the mixture). */
-  zSize: number;
-  /** Mixture components per latent dimension. */
-  mixtures: number;
-  /** Whether the head has a reward logit after the mixture parameters. */
-  rewardHead: boolean;
-}
-
-/** A training batch, batch-major like PyTorch's `batch_first`. */
-export interface MdnRnnBatch {
-  /** Inputs [batch, seq, inputSize]. */
-  input: Float32Array;
-  /** Targets z_{t+1} [batch, seq, zSize]. */
-  targetZ: Float32Array;
-  /** Reward targets in {0, 1} [batch, seq]; required when the reward head is on. */
-  targetReward?: Float32Array;
-  /** Batch size. */
-  batch: number;
-  /** Sequence length. */
-  seq: number;
-}
-
-/** Loss terms and gradients of one batch. */
-export interface MdnRnnGradients {
-  /** Total loss = nll + bce. */
-  loss: number;
-  /** Mean mixture negative log-likelihood per latent dimension. */
-  nll: number;
-  /** Mean reward binary cross-entropy (0 without the reward head). */
-  bce: number;
-  /** Gradients, same layout as the weights. */
-  grads: MdnRnnWeights;
-}
-
-/** Accumulated per-phase timings of the training step. */
-export interface EngineProfile {
-  /** Whether timing is on. */
-  on: boolean;
-  /** Time of the last mark (ms). */
-  last: number;
-  /** Milliseconds per phase, summed over steps. */
-  acc: Record<string, number>;
-  /** Starts timing a step. */
-  start(): void;
-  /** Adds the time since the last mark to phase `name`. */
-  mark(name: string): void;
-}
-
-const PROF: EngineProfile = {
-  on: false,
-  last: 0,
-  acc: {},
-  start() {
-    if (this.on) this.last = performance.now();
-  },
-  mark(name: string) {
-    if (!this.on) return;
-    const now = performance.now();
-    this.acc[name] = (this.acc[name] ?? 0) + now - this.last;
-    this.last = now;
-  },
-};
-/** Per-phase timings of {@linkcode MdnRnnEngine.compute} (for profiling; off by default). */
-export const ENGINE_PROFILE: EngineProfile = PROF;
-
-/** Batched recurrent state: [batch, hidden] each. */
-export interface MdnRnnState {
-  /** Hidden state (the LSTM output, what the controller sees). */
-  h: Float32Array;
-  /** Cell state. */
-  c: Float32Array;
-  /** Rows. */
-  batch: number;
-}
-
-/** Mixture parameters for one step of a batch: [batch, zSize, mixtures] each. */
-export interface MixtureParams {
-  /** Normalised log mixture weights. */
-  logPi: Float32Array;
-  /** Component means. */
-  mu: Float32Array;
-  /** Component log standard deviations. */
-  logSigma: Float32Array;
-  /** Reward logits [batch] (with the reward head). */
-  rewardLogit?: Float32Array;
-  /** Rows. */
-  batch: number;
-  /** Components per latent dimension. */
-  mixtures: number;
-}
+import { gemmLongK, K_CHUNK, layoutArena, MR, NR } from "../simd/mod.ts";
+import { createRnnKernels, type RnnKernels } from "./kernels.ts";
+import {
+  headOutputs,
+  type MdnRnnBatch,
+  type MdnRnnDims,
+  type MdnRnnGradients,
+  type MdnRnnWeights,
+} from "./types.ts";
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -159,7 +56,7 @@ export class MdnRnnEngine {
   /** Creates an engine; memory is sized on the first batch. */
   constructor(dims: MdnRnnDims) {
     this.dims = dims;
-    this.outputs = dims.zSize * dims.mixtures * 3 + (dims.rewardHead ? 1 : 0);
+    this.outputs = headOutputs(dims);
     this.k = createRnnKernels(dims.hidden, dims);
     this.perm = headPermutation(dims);
   }
@@ -210,18 +107,9 @@ export class MdnRnnEngine {
       zt: batch * seq * this.dims.zSize,
       acc: 4,
     };
-    let top = 64;
-    const buf: Record<string, number> = {};
-    for (const [name, n] of Object.entries(sizes)) {
-      buf[name] = top;
-      top += Math.ceil((n * 4) / 64) * 64;
-    }
-    const need = Math.ceil(top / 65536);
-    const have = this.k.memory.buffer.byteLength / 65536;
-    if (need > have) this.k.memory.grow(need - have);
-    this.f32 = new Float32Array(this.k.memory.buffer as ArrayBuffer);
-    this.f32.fill(0);
-    this.buf = buf;
+    const { at, f32 } = layoutArena(this.k.memory, sizes);
+    this.f32 = f32;
+    this.buf = at;
     this.shapeKey = key;
   }
 
@@ -244,7 +132,6 @@ export class MdnRnnEngine {
       throw new RangeError(`Cannot train on batch: the reward head needs targetReward [${B}x${T}]`);
     }
     this.layout(B, T);
-    PROF.start();
     const k = this.k, b = this.buf, F = this.f32;
     const Bp = Math.ceil(B / MR) * MR;
     const R = T * Bp;
@@ -290,7 +177,6 @@ export class MdnRnnEngine {
       F.fill(0, f("whTP") + (p * O4 + O) * NR, f("whTP") + (p + 1) * O4 * NR);
     }
 
-    PROF.mark("prep");
     // Forward. Input projection (bias included) of all steps in one product.
     k.gemmI(
       b.xP,
@@ -306,7 +192,6 @@ export class MdnRnnEngine {
       Ia,
       0,
     );
-    PROF.mark("inproj");
     const mPs = Bp / MR;
     for (let t = 0; t < T; t++) {
       const gt = b.g + t * Bp * G4 * 4;
@@ -332,7 +217,6 @@ export class MdnRnnEngine {
       k.gatesFwd(gt, b.zeros, cPrev, b.cs + st, b.hs + st, b.tc + st, Bp);
       k.packT4(b.hs + st, H * 4, H, Bp / MR, b.hP + st);
     }
-    PROF.mark("recur_fwd");
     // Head: Y = H Wh (bias added in the loss loop).
     k.gemmI(
       b.hP,
@@ -349,7 +233,6 @@ export class MdnRnnEngine {
       0,
     );
 
-    PROF.mark("head_fwd");
     // Loss and dY (in place over Y).
     const y = F.subarray(f("y"), f("y") + R * O8);
     const nllScale = 1 / (B * T * Z);
@@ -377,7 +260,6 @@ export class MdnRnnEngine {
       }
     }
 
-    PROF.mark("loss");
     // Head backward: dWh = H^T dY, dH = dY Wh^T.
     // A = H^T is read in place (its panels' lanes are contiguous in H); B = dY is packed by
     // chunks of K into a small scratch buffer.
@@ -409,7 +291,6 @@ export class MdnRnnEngine {
       0,
     );
 
-    PROF.mark("head_bwd");
     // Backward through time; G is overwritten by the pre-activation gradients.
     F.fill(0, f("dc"), f("dc") + Bp * H);
     F.fill(0, f("dhRec"), f("dhRec") + Bp * H);
@@ -436,7 +317,6 @@ export class MdnRnnEngine {
         );
       }
     }
-    PROF.mark("recur_bwd");
     // Weight gradients of the whole sequence: dWr = H_{t-1}^T dG_t, [dWk; db] = [X 1]^T dG.
     const dG = { b: b.g, sBk: G4 * 4, sBp: NR * 4, ldc: G4 * 4, nPanels: G4 / NR };
     gemmLongK(
@@ -454,7 +334,6 @@ export class MdnRnnEngine {
       K: R,
     }, b.bChunk);
 
-    PROF.mark("wgrads");
     const dWhFull = F.subarray(f("dWh"), f("dWh") + H * O8);
     const headKernel = new Float32Array(H * O);
     for (let i = 0; i < H; i++) {
@@ -480,7 +359,7 @@ export class MdnRnnEngine {
     };
   }
 
-  /** Mixture NLL on the SIMD kernel (head columns in the engine's order); returns dhb (Keras order). */
+  /** Mixture NLL on the SIMD kernel (head columns in the engine's order); dhb in Keras order. */
   private simdLoss(
     headBias: Float32Array,
     batch: MdnRnnBatch,
@@ -585,149 +464,5 @@ export class MdnRnnEngine {
       }
     }
     return { nllSum, dhb };
-  }
-}
-
-/**
- * Single steps of the LSTM (+ head) for many parallel sequences, on the same kernels: one
- * product of [x, 1, h] with the packed [kernel; bias; recurrentKernel], the fused cell, and
- * optionally the head. Packed weights are reused until the weights' version changes.
- */
-export class MdnRnnStepper {
-  /** Network sizes. */
-  readonly dims: MdnRnnDims;
-  /** Head outputs: zSize * mixtures * 3 (+ 1 reward logit). */
-  readonly outputs: number;
-  private k: RnnKernels;
-  private rows = -1;
-  private version = -1;
-  private buf: Record<string, number> = {};
-  private f32 = new Float32Array(0);
-
-  /** Creates a stepper; memory is sized on the first call. */
-  constructor(dims: MdnRnnDims) {
-    this.dims = dims;
-    this.outputs = dims.zSize * dims.mixtures * 3 + (dims.rewardHead ? 1 : 0);
-    this.k = createRnnKernels(dims.hidden);
-  }
-
-  /** Sizes and places the buffers for `n` rows (once per row count). */
-  private layout(n: number): void {
-    const Bp = Math.ceil(n / MR) * MR;
-    if (Bp === this.rows) return;
-    const { inputSize: I, hidden: H } = this.dims;
-    const Ka = I + 1 + H, G4 = 4 * H, O8 = Math.ceil(this.outputs / NR) * NR;
-    const sizes: Record<string, number> = {
-      wcat: Ka * G4,
-      wP: G4 * Ka,
-      wh: H * this.outputs,
-      whP: O8 * H,
-      zeros: G4,
-      xa: Bp * Ka,
-      xaP: Bp * Ka,
-      g: Bp * G4,
-      c: Bp * H,
-      cOut: Bp * H,
-      hOut: Bp * H,
-      tc: Bp * H,
-      hP: Bp * H,
-      y: Bp * O8,
-    };
-    let top = 64;
-    const buf: Record<string, number> = {};
-    for (const [name, size] of Object.entries(sizes)) {
-      buf[name] = top;
-      top += Math.ceil((size * 4) / 64) * 64;
-    }
-    const need = Math.ceil(top / 65536);
-    const have = this.k.memory.buffer.byteLength / 65536;
-    if (need > have) this.k.memory.grow(need - have);
-    this.f32 = new Float32Array(this.k.memory.buffer as ArrayBuffer);
-    this.f32.fill(0);
-    this.buf = buf;
-    this.rows = Bp;
-    this.version = -1;
-  }
-
-  /**
-   * One step for `state.batch` rows: x [batch, inputSize] (already concatenated z, a (, r)).
-   * Returns fresh state arrays and, if asked, the mixture parameters.
-   */
-  step(
-    weights: MdnRnnWeights,
-    version: number,
-    x: Float32Array,
-    state: MdnRnnState,
-    wantMixture: boolean,
-  ): { state: MdnRnnState; mixture?: MixtureParams } {
-    const { inputSize: I, hidden: H, zSize: Z, mixtures: K, rewardHead } = this.dims;
-    const O = this.outputs, n = state.batch;
-    this.layout(n);
-    const k = this.k, b = this.buf, F = this.f32;
-    const Bp = this.rows, Ka = I + 1 + H, G4 = 4 * H, O8 = Math.ceil(O / NR) * NR;
-    const f = (name: string) => b[name] >> 2;
-    if (version !== this.version) {
-      F.set(weights.kernel, f("wcat"));
-      F.set(weights.bias, f("wcat") + I * G4);
-      F.set(weights.recurrentKernel, f("wcat") + (I + 1) * G4);
-      F.set(weights.headKernel, f("wh"));
-      k.pack(b.wcat, 4, G4 * 4, G4, Ka, b.wP, NR);
-      k.pack(b.wh, 4, O * 4, O, H, b.whP, NR);
-      this.version = version;
-    }
-    const xa = f("xa");
-    for (let i = 0; i < n; i++) {
-      F.set(x.subarray(i * I, i * I + I), xa + i * Ka);
-      F[xa + i * Ka + I] = 1;
-      F.set(state.h.subarray(i * H, i * H + H), xa + i * Ka + I + 1);
-    }
-    F.set(state.c, f("c"));
-    k.pack(b.xa, Ka * 4, 4, Bp, Ka, b.xaP, MR);
-    const gemm = Bp <= 4 * MR ? k.gemmP : k.gemmI;
-    gemm(
-      b.xaP,
-      MR * 4,
-      Ka * MR * 4,
-      b.wP,
-      NR * 4,
-      Ka * NR * 4,
-      b.g,
-      G4 * 4,
-      Bp / MR,
-      G4 / NR,
-      Ka,
-      0,
-    );
-    k.gatesFwd(b.g, b.zeros, b.c, b.cOut, b.hOut, b.tc, Bp);
-    const next: MdnRnnState = {
-      h: F.slice(f("hOut"), f("hOut") + n * H),
-      c: F.slice(f("cOut"), f("cOut") + n * H),
-      batch: n,
-    };
-    if (!wantMixture) return { state: next };
-    k.packT4(b.hOut, H * 4, H, Bp / MR, b.hP);
-    gemm(b.hP, MR * 4, H * MR * 4, b.whP, NR * 4, H * NR * 4, b.y, O8 * 4, Bp / MR, O8 / NR, H, 0);
-    const y = F.subarray(f("y"), f("y") + Bp * O8);
-    const hb = weights.headBias;
-    const logPi = new Float32Array(n * Z * K), mu = new Float32Array(n * Z * K);
-    const logSigma = new Float32Array(n * Z * K);
-    const rewardLogit = rewardHead ? new Float32Array(n) : undefined;
-    for (let i = 0; i < n; i++) {
-      for (let d = 0; d < Z; d++) {
-        const src = i * O8 + d * 3 * K, hbase = d * 3 * K, dst = (i * Z + d) * K;
-        let m = -Infinity;
-        for (let j = 0; j < K; j++) m = Math.max(m, y[src + j] + hb[hbase + j]);
-        let se = 0;
-        for (let j = 0; j < K; j++) se += Math.exp(y[src + j] + hb[hbase + j] - m);
-        const lse = m + Math.log(se);
-        for (let j = 0; j < K; j++) {
-          logPi[dst + j] = y[src + j] + hb[hbase + j] - lse;
-          mu[dst + j] = y[src + K + j] + hb[hbase + K + j];
-          logSigma[dst + j] = y[src + 2 * K + j] + hb[hbase + 2 * K + j];
-        }
-      }
-      if (rewardLogit) rewardLogit[i] = y[i * O8 + O - 1] + hb[O - 1];
-    }
-    return { state: next, mixture: { logPi, mu, logSigma, rewardLogit, batch: n, mixtures: K } };
   }
 }
