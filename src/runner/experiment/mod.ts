@@ -31,7 +31,7 @@ export type {
 } from "./types.ts";
 export { checkParam } from "./params.ts";
 export { type PlanNode, topologicalOrder } from "./plan.ts";
-export { compareProblems, ValidationContext } from "./context.ts";
+export { compareProblems } from "./context.ts";
 
 /**
  * Loads, merges, overrides and validates an experiment file.
