@@ -15,7 +15,7 @@ import {
   type MatrixValue,
   type StageDef,
   type StageMeta,
-} from "./experiment.ts";
+} from "./experiment/mod.ts";
 import { runShell, runTypeScript } from "./executor.ts";
 import { type CodeFingerprint, CodeFingerprinter } from "./fingerprint.ts";
 import { canonicalJson, type ContentHash, FileHashMemo, hashPath } from "./hash.ts";

@@ -31,7 +31,7 @@ export {
   type MatrixValue,
   type StageDef,
   type StageMeta,
-} from "./experiment.ts";
+} from "./experiment/mod.ts";
 export type { ContentHash, Manifest } from "./hash.ts";
 export type { CodeFingerprint } from "./fingerprint.ts";
 export { listRuns, readRun, type RunSummary } from "./runs.ts";

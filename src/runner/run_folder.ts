@@ -11,7 +11,7 @@
 
 import { dirname, join } from "./path.ts";
 import type { Environment } from "./environment.ts";
-import type { Experiment, StageDef } from "./experiment.ts";
+import type { Experiment, StageDef } from "./experiment/mod.ts";
 import type { StageReport } from "./engine.ts";
 import type { StageResultEntry, Store } from "./store.ts";
 import { writeFileAtomic } from "./store.ts";
