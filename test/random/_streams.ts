@@ -6,10 +6,15 @@
  * @module
  */
 
-import { createRng, stageRng } from "../../src/runner/rng.ts";
-import { EsRng } from "../../src/es/rng.ts";
-import { EnvRng } from "../../src/envs/car_racing/rng.ts";
-import { mixSeed, Random } from "../../src/data/random.ts";
+import { createRng, mixSeed, Random, stageRng } from "../../src/random/mod.ts";
+
+// What were the ES generator (EsRng) and CarRacing's (EnvRng) before the merge.
+const EsRng = {
+  create: (seed: number) => Random.splitMix(seed),
+  fromState: Random.fromState,
+  fromSource: Random.fromSource,
+};
+const EnvRng = (seed: number) => Random.keyedSplitMix(seed);
 
 const N = 8;
 const take = (f: () => number, n = N) => Array.from({ length: n }, f);
@@ -55,20 +60,20 @@ function runnerStreams(out: Record<string, () => number[]>) {
 function esStreams(out: Record<string, () => number[]>) {
   for (const seed of [0, 123, -1, 2 ** 40 + 7, -(2 ** 45) - 3]) {
     out[`EsRng(${seed}).nextUint32`] = () => {
-      const r = new EsRng(seed);
+      const r = EsRng.create(seed);
       return take(() => r.nextUint32());
     };
     out[`EsRng(${seed}).nextFloat`] = () => {
-      const r = new EsRng(seed);
+      const r = EsRng.create(seed);
       return take(() => r.nextFloat());
     };
     out[`EsRng(${seed}).normal`] = () => {
-      const r = new EsRng(seed);
+      const r = EsRng.create(seed);
       return take(() => r.normal());
     };
   }
   out["EsRng(99) state after normal, restored"] = () => {
-    const r = new EsRng(99);
+    const r = EsRng.create(99);
     r.normal();
     r.nextUint32();
     r.normal();
@@ -95,15 +100,15 @@ function esStreams(out: Record<string, () => number[]>) {
 function envStreams(out: Record<string, () => number[]>) {
   for (const seed of [0, 7, 2 ** 33 + 1, 2 ** 53 - 1]) {
     out[`EnvRng(${seed}).nextUint32`] = () => {
-      const r = new EnvRng(seed);
+      const r = EnvRng(seed);
       return take(() => r.nextUint32());
     };
     out[`EnvRng(${seed}).random`] = () => {
-      const r = new EnvRng(seed);
-      return take(() => r.random());
+      const r = EnvRng(seed);
+      return take(() => r.nextFloat());
     };
     out[`EnvRng(${seed}).uniform(-1, 2)`] = () => {
-      const r = new EnvRng(seed);
+      const r = EnvRng(seed);
       return take(() => r.uniform(-1, 2));
     };
   }

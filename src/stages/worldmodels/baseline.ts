@@ -17,7 +17,7 @@
  * @module
  */
 
-import { mixSeed, Random } from "../../data/random.ts";
+import { mixSeed, Random } from "../../random/mod.ts";
 import { CarRacing } from "../../envs/car_racing/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import { evaluateEpisodeSeed, summarizeReturns } from "./evaluate.ts";
