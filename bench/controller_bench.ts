@@ -22,7 +22,7 @@ import { ConvVAE, framesToTensor } from "../src/models/vae.ts";
 import { encodeFrames } from "../src/models/vae_encode.ts";
 import { MdnRnn } from "../src/models/mdn_rnn.ts";
 import { ControllerDriver } from "../src/worldmodels/agent.ts";
-import { mixSeed, Random } from "../src/data/random.ts";
+import { mixSeed, Random } from "../src/random/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -9,7 +9,7 @@
  */
 
 import { join } from "node:path";
-import { Random } from "../src/data/random.ts";
+import { Random } from "../src/random/mod.ts";
 import { RolloutReader, RolloutWriter } from "../src/data/rollouts.ts";
 import { collect, type CollectParams } from "../src/stages/worldmodels/collect.ts";
 import type { StageContext } from "../src/runner/mod.ts";

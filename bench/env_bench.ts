@@ -12,7 +12,8 @@
  */
 
 import process from "node:process";
-import { CarRacing, EnvRng } from "../src/envs/car_racing/mod.ts";
+import { CarRacing } from "../src/envs/car_racing/mod.ts";
+import { Random } from "../src/random/mod.ts";
 import { VectorEnv } from "../src/envs/vector/mod.ts";
 
 const GYMNASIUM_STEPS_PER_S = 265;
@@ -21,13 +22,13 @@ function emit(name: string, value: number, unit: string): void {
   console.log(JSON.stringify({ name, value: Number(value.toPrecision(6)), unit }));
 }
 
-function randomAction(rng: EnvRng): [number, number, number] {
-  return [rng.uniform(-1, 1), rng.random(), rng.random()];
+function randomAction(rng: Random): [number, number, number] {
+  return [rng.uniform(-1, 1), rng.nextFloat(), rng.nextFloat()];
 }
 
 async function singleEnv(steps: number): Promise<void> {
   const env = await CarRacing.create({ observation: "pixels64" });
-  const rng = new EnvRng(12345);
+  const rng = Random.keyedSplitMix(12345);
   let seed = 0;
   env.reset({ seed: seed++ });
   // Warm up the JIT before timing.
@@ -80,7 +81,7 @@ async function singleEnv(steps: number): Promise<void> {
 
 async function vector(workers: number, n: number, steps: number): Promise<number> {
   const venv = await VectorEnv.create({ n, workers, observation: "pixels64" });
-  const rng = new EnvRng(999);
+  const rng = Random.keyedSplitMix(999);
   const seeds = Array.from({ length: n }, (_, i) => i);
   await venv.reset(seeds);
   const actions = new Float64Array(n * 3);

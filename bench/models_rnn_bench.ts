@@ -17,7 +17,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/models/backend/mod.ts";
 import { MdnRnn } from "../src/models/mdn_rnn.ts";
-import { createRng } from "../src/runner/rng.ts";
+import { createRng } from "../src/random/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -6,6 +6,5 @@
 
 export * from "./float16.ts";
 export * from "./npy.ts";
-export * from "./random.ts";
 export * from "./rollouts.ts";
 export * from "./series.ts";

@@ -75,11 +75,6 @@ const DESCR: Record<NpyDtype, string> = {
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Size in bytes of one element of `dtype`. */
-export function itemSize(dtype: NpyDtype): number {
-  return ITEM_SIZE[dtype];
-}
-
 /** Number of elements of an array of this shape. */
 export function shapeSize(shape: readonly number[]): number {
   let size = 1;

@@ -19,7 +19,7 @@
 
 import { join } from "node:path";
 import { createNpyWriter, type NpyDtype, NpyReader, type NpyWriter, openNpy } from "./npy.ts";
-import { mixSeed, Random } from "./random.ts";
+import { mixSeed, Random } from "../random/mod.ts";
 
 /** File names inside a rollout dataset directory. */
 export const ROLLOUT_FILES = {

@@ -21,7 +21,7 @@
 
 import { join } from "node:path";
 import { createNpyWriter, type NpyReader, type NpyWriter, openNpy, writeNpy } from "./npy.ts";
-import { mixSeed, Random } from "./random.ts";
+import { mixSeed, Random } from "../random/mod.ts";
 import type { EpisodeInfo } from "./rollouts.ts";
 
 /** File names inside a series dataset directory. */

@@ -25,7 +25,7 @@
  */
 
 import { decodeFloat64, encodeFloat64, symmetricEigen } from "./linalg.ts";
-import { EsRng, type EsRngState, type SeedSource } from "./rng.ts";
+import { Random, type RandomState, type SeedSource } from "../random/mod.ts";
 
 /** `"full"`: the complete covariance matrix; `"diagonal"`: sep-CMA-ES (linear time and space). */
 export type CovarianceModel = "full" | "diagonal";
@@ -133,7 +133,7 @@ export interface CmaEsState {
   /** Best (minimisation-sign) fitness of each recent generation, oldest first. */
   history: string;
   best: { x: string; fitness: string; evaluation: number; generation: number } | null;
-  rng: EsRngState;
+  rng: RandomState;
 }
 
 /** Strategy parameters, functions of n, lambda and the covariance model only. */
@@ -221,7 +221,7 @@ export class CmaEs {
   #p: Strategy;
   #covariance: CovarianceModel;
   #opts: CmaEsStoredOptions;
-  #rng: EsRng;
+  #rng: Random;
   #sigma0: number;
   #sigma: number;
   #generation = 0;
@@ -279,8 +279,8 @@ export class CmaEs {
       throw new TypeError("Cannot create CMA-ES: give exactly one of the options seed and rng");
     }
     this.#rng = options.seed !== undefined
-      ? new EsRng(options.seed)
-      : EsRng.fromSource(options.rng as SeedSource);
+      ? Random.splitMix(options.seed)
+      : Random.fromSource(options.rng as SeedSource);
 
     const p = strategy(n, lambda, covariance);
     const eigenEvery = options.eigenEvery ?? p.defaultEigenEvery;
@@ -771,7 +771,7 @@ export class CmaEs {
       evaluation: best.evaluation,
       generation: best.generation,
     };
-    es.#rng = EsRng.fromState(state.rng);
+    es.#rng = Random.fromState(state.rng);
     return es;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Evolution strategies for ditto: CMA-ES (full covariance) and sep-CMA-ES (diagonal), with an
- * ask/tell interface, a seeded generator and JSON-safe checkpoints.
+ * ask/tell interface, a seeded generator (src/random/) and JSON-safe checkpoints.
  *
  * @module
  */
@@ -16,5 +16,4 @@ export {
   type StopCriterion,
   type StopReasons,
 } from "./cma_es.ts";
-export { EsRng, type EsRngState, type SeedSource } from "./rng.ts";
 export { decodeFloat64, encodeFloat64, type SymmetricEigen, symmetricEigen } from "./linalg.ts";

@@ -19,7 +19,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { createRng, type Rng } from "../runner/rng.ts";
+import { createRng, type Rng } from "../random/mod.ts";
 import { lstmSequence } from "./lstm.ts";
 import {
   type MdnRnnBatch,
@@ -33,7 +33,7 @@ import {
 import { fileHandler } from "./backend/layers_io.ts";
 
 export type { MdnRnnState, MdnRnnWeights, MixtureParams } from "./mdn_rnn_engine/mod.ts";
-export type { Rng } from "../runner/rng.ts";
+export type { Rng } from "../random/mod.ts";
 
 /** Architecture and optimiser settings of an {@linkcode MdnRnn}. */
 export interface MdnRnnConfig {

@@ -15,7 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import { encode } from "fast-png";
 import { CarRacing } from "../envs/car_racing/mod.ts";
 import { TrackFollower } from "../envs/car_racing/track_follower.ts";
-import { EnvRng } from "../envs/car_racing/rng.ts";
+import { Random } from "../random/mod.ts";
 import { initBackend } from "./backend/mod.ts";
 import { ConvVAE, framesToTensor } from "./vae.ts";
 
@@ -37,7 +37,7 @@ export interface CollectOptions {
 export async function collectFrames(options: CollectOptions = {}): Promise<Uint8Array[]> {
   const { episodes = 6, steps = 300, every = 2, seed = 0 } = options;
   const env = await CarRacing.create({ observation: "pixels64", maxSteps: steps });
-  const rng = new EnvRng(seed);
+  const rng = Random.keyedSplitMix(seed);
   const frames: Uint8Array[] = [];
   try {
     for (let e = 0; e < episodes; e++) {
@@ -102,12 +102,12 @@ if (import.meta.main) {
   const held = frames.filter((_, i) => i % 10 === 0);
   console.error(`frames: ${train.length} for training, ${held.length} held out`);
   const vae = new ConvVAE({ seed: 0, learningRate: Number(arg("lr", "0.001")) });
-  const rng = new EnvRng(1);
+  const rng = Random.keyedSplitMix(1);
   const bytes = new Uint8Array(batch * FRAME_BYTES);
   const t0 = performance.now();
   for (let step = 1; step <= steps; step++) {
     for (let b = 0; b < batch; b++) {
-      bytes.set(train[Math.floor(rng.random() * train.length)], b * FRAME_BYTES);
+      bytes.set(train[Math.floor(rng.nextFloat() * train.length)], b * FRAME_BYTES);
     }
     const x = framesToTensor(bytes, batch);
     const losses = vae.trainStep(x);

@@ -186,7 +186,7 @@ class ModuleCatalog {
       memoPath: join(memoDir, "code.json"),
       imports,
       importMapDir: dirname(config),
-      // The runner's own modules (stage.ts, rng.ts, ...) are infrastructure, not stage code.
+      // The runner's own modules (stage.ts, stage_host.ts, ...) are infrastructure, not stage code.
       exclude: [RUNNER_DIR],
     });
     this.#metaPath = join(memoDir, "meta.json");

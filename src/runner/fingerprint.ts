@@ -1,7 +1,8 @@
 /**
  * Code fingerprints of TypeScript stages: the content hashes of every local module reachable
- * through static and literal dynamic imports, plus the versioned npm/jsr/https specifiers they
- * use. Type-only imports are skipped (they cannot change behaviour). Results per file are
+ * through static and literal dynamic imports and module URLs (`new URL("./worker.ts",
+ * import.meta.url)`, how Worker entries are named), plus the versioned npm/jsr/https specifiers
+ * they use. Type-only imports are skipped (they are erased, so they cannot change behaviour). Results per file are
  * memoised by (path, size, mtime, inode), so a no-op rerun only stats the graph's files.
  *
  * @module
@@ -38,12 +39,19 @@ type MemoEntry = [statKey: string, hash: string, specifiers: string[]];
 const STATIC_IMPORT =
   /(?:^|[;\n}])\s*(import|export)\s+(type\s+)?(?:[\w*${}\s,]*?\s+from\s+)?["']([^"'\n]+)["']/g;
 const DYNAMIC_IMPORT = /\bimport\s*\(\s*["']([^"'\n]+)["']\s*\)/g;
+// A module a Worker (or a later import) loads: not an import, but code the results depend on.
+const MODULE_URL =
+  /\bnew\s+URL\s*\(\s*["'](\.\.?\/[^"'\n]+\.[cm]?[jt]sx?)["']\s*,\s*import\.meta\.url\s*\)/g;
+// Part of every memo entry's key: entries made by an older scanImports() are rescanned.
+const SCAN_VERSION = 2;
 
 /**
- * Lists the import specifiers of a module's source, skipping type-only imports.
+ * Lists the import specifiers of a module's source, skipping type-only imports: static imports
+ * and re-exports, then literal dynamic imports, then relative module URLs built from
+ * `import.meta.url`.
  *
  * @param source TypeScript or JavaScript source.
- * @returns Specifiers in order of appearance (duplicates removed).
+ * @returns Specifiers (duplicates removed).
  */
 export function scanImports(source: string): string[] {
   const found = new Set<string>();
@@ -52,6 +60,7 @@ export function scanImports(source: string): string[] {
     found.add(m[3]);
   }
   for (const m of source.matchAll(DYNAMIC_IMPORT)) found.add(m[1]);
+  for (const m of source.matchAll(MODULE_URL)) found.add(m[1]);
   return [...found];
 }
 
@@ -85,7 +94,7 @@ export class CodeFingerprinter {
 
   async #scan(path: string): Promise<{ hash: string; specifiers: string[] }> {
     const info = Deno.statSync(path);
-    const key = `${info.size}:${info.mtime?.getTime() ?? 0}:${info.ino ?? 0}`;
+    const key = `${SCAN_VERSION}:${info.size}:${info.mtime?.getTime() ?? 0}:${info.ino ?? 0}`;
     const hit = this.#memo[path];
     if (hit && hit[0] === key) return { hash: hit[1], specifiers: hit[2] };
     const { hash } = await hashFile(path);

@@ -12,7 +12,7 @@
  */
 
 export * from "./stage.ts";
-export * from "./rng.ts";
+export { createRng, type Rng, stageRng } from "../random/mod.ts";
 export * from "./errors.ts";
 export {
   defaultRunsDir,

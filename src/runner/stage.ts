@@ -25,9 +25,9 @@
  * @module
  */
 
-import type { Rng } from "./rng.ts";
+import type { Rng } from "../random/mod.ts";
 
-export type { Rng } from "./rng.ts";
+export type { Rng } from "../random/mod.ts";
 
 /** The declared type of a stage parameter. */
 export type ParamType = "number" | "integer" | "string" | "boolean" | "array" | "object";

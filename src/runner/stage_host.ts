@@ -11,7 +11,7 @@
  */
 
 import { join, toFileUrl } from "./path.ts";
-import { stageRng } from "./rng.ts";
+import { stageRng } from "../random/mod.ts";
 import type { StageContext, StageModule } from "./stage.ts";
 
 /** What the runner sends to the host. */

@@ -15,7 +15,7 @@
  */
 
 import { CarRacing } from "../envs/car_racing/mod.ts";
-import { mixSeed, Random } from "../data/random.ts";
+import { mixSeed, Random } from "../random/mod.ts";
 import { type BackendInfo, type BackendName, initBackend } from "../models/backend/mod.ts";
 import { ConvVAE } from "../models/vae.ts";
 import { encodeFrames } from "../models/vae_encode.ts";

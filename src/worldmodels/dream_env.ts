@@ -29,13 +29,13 @@
  */
 
 import { join } from "node:path";
-import { mixSeed, Random } from "../data/random.ts";
+import { mixSeed, Random } from "../random/mod.ts";
 import { readNpy } from "../data/npy.ts";
 import { SERIES_FILES } from "../data/series.ts";
 import { initBackend } from "../models/backend/mod.ts";
 import { MdnRnn, type MixtureParams, sampleMixture } from "../models/mdn_rnn.ts";
 import { ACTIONS, controllerActions, type ControllerInputs } from "../models/controller.ts";
-import { createRng, type Rng } from "../runner/rng.ts";
+import { createRng, type Rng } from "../random/mod.ts";
 import type { EpisodeJob, EpisodeOutcome } from "./agent.ts";
 
 /** Settings of a {@linkcode DreamEnv}, JSON-safe (sent to Workers as is). */

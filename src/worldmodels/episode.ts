@@ -7,7 +7,7 @@
  */
 
 import type { CarRacing } from "../envs/car_racing/mod.ts";
-import { mixSeed, Random } from "../data/random.ts";
+import { mixSeed, Random } from "../random/mod.ts";
 import type { Episode } from "../data/rollouts.ts";
 import { createPolicy, type PolicyName } from "./policies.ts";
 
@@ -25,7 +25,7 @@ export interface EpisodeSpec {
 
 /**
  * The seed of episode `episode` of a collection run with experiment seed `seed`:
- * `mixSeed(seed, "worldmodels/collect", episode)`, a uint32 (see src/data/random.ts).
+ * `mixSeed(seed, "worldmodels/collect", episode)`, a uint32 (see src/random/).
  */
 export function collectEpisodeSeed(seed: number, episode: number): number {
   return mixSeed(seed, "worldmodels/collect", episode);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Random } from "../../src/data/random.ts";
+import { Random } from "../../src/random/mod.ts";
 import { sampleZ, type SeriesEpisode, SeriesReader, SeriesWriter } from "../../src/data/series.ts";
 import { fromFloat16Bits, toFloat16Bits } from "../../src/data/float16.ts";
 import { python } from "./python.ts";

@@ -1,8 +1,9 @@
 import { assert, assertEquals, assertThrows } from "./assert.ts";
-import { decodeFloat64, encodeFloat64, EsRng, symmetricEigen } from "../../src/es/mod.ts";
+import { decodeFloat64, encodeFloat64, symmetricEigen } from "../../src/es/mod.ts";
+import { Random } from "../../src/random/mod.ts";
 
 function randomSpd(n: number, seed: number): Float64Array {
-  const rng = new EsRng(seed);
+  const rng = Random.splitMix(seed);
   const g = Float64Array.from({ length: n * n }, () => rng.normal());
   const a = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {

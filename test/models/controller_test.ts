@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Controller, controllerActions } from "../../src/models/controller.ts";
-import { createRng } from "../../src/runner/rng.ts";
+import { createRng } from "../../src/random/mod.ts";
 
 Deno.test("Controller has the original 867 (zh) and 99 (z) parameters", () => {
   assert.equal(new Controller().parameterCount, 867);

@@ -12,7 +12,7 @@ import {
   sampleMixture,
 } from "../../src/models/mdn_rnn.ts";
 import { MdnRnnEngine } from "../../src/models/mdn_rnn_engine/mod.ts";
-import { createRng } from "../../src/runner/rng.ts";
+import { createRng } from "../../src/random/mod.ts";
 
 // zSize 4: the SIMD mixture-loss kernel handles 4 latent dimensions per vector.
 const SMALL: Partial<MdnRnnConfig> = {

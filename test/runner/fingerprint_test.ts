@@ -68,3 +68,23 @@ Deno.test("CodeFingerprinter.fingerprint() skips excluded infrastructure folders
   const result = await fp.fingerprint(join(p.dir, "stage.ts"));
   assertEquals(Object.keys(result.files), ["lib.ts", "stage.ts"]);
 });
+
+Deno.test("CodeFingerprinter.fingerprint() follows module URLs: a Worker's entry is stage code", async () => {
+  await using p = await tempProject({
+    "stage.ts": `const url = new URL("./pool/worker.ts", import.meta.url).href;\n` +
+      `new Worker(url, { type: "module" });\nconst data = new URL("./table.bin", import.meta.url);\n`,
+    "pool/worker.ts": `import { step } from "../step.ts";\nself.onmessage = () => step();\n`,
+    "step.ts": "export const step = () => 1;\n",
+    "table.bin": "not code",
+  });
+  assertEquals(
+    scanImports(Deno.readTextFileSync(join(p.dir, "stage.ts"))),
+    ["./pool/worker.ts"],
+  );
+  const fp = new CodeFingerprinter();
+  const before = await fp.fingerprint(join(p.dir, "stage.ts"));
+  assertEquals(Object.keys(before.files), ["pool/worker.ts", "stage.ts", "step.ts"]);
+  p.write("step.ts", "export const step = () => 2;\n");
+  const after = await new CodeFingerprinter().fingerprint(join(p.dir, "stage.ts"));
+  assertEquals(after.files["step.ts"] !== before.files["step.ts"], true);
+});

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { initBackend } from "../../src/models/backend/mod.ts";
 import { ConvVAE } from "../../src/models/vae.ts";
 import { MdnRnn } from "../../src/models/mdn_rnn.ts";
-import { Random } from "../../src/data/random.ts";
+import { Random } from "../../src/random/mod.ts";
 import { ControllerDriver } from "../../src/worldmodels/agent.ts";
 import { DriverPool } from "../../src/worldmodels/agent_pool.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Random } from "../../src/data/random.ts";
+import { Random } from "../../src/random/mod.ts";
 import { createPolicy, type PolicyName } from "../../src/worldmodels/policies.ts";
 
 function run(name: PolicyName, seed: number, steps: number, actionRefreshRate = 1) {

@@ -1,12 +1,14 @@
 /**
  * CarRacing, ported from gym v0 (gym 0.9.4, what World Models used) onto box2d-wasm, with
- * its own software renderer. `carracing_spec.md` describes the algorithm.
+ * its own software renderer. The algorithm is gym's CarRacing-v0 environment and its car
+ * dynamics (gym 0.9.4), followed step for step except where noted below.
  *
  * Deliberate differences from gym v0 (each is also marked "Differs from gym" where it lives):
- * - Random numbers: the env's own xoshiro128** stream (`rng.ts`), not numpy's MT19937, so a
- *   seed gives a different track than in gym; the track distribution is the same.
+ * - Random numbers: the env's own xoshiro128** stream (`Random.keyedSplitMix`, src/random/),
+ *   not numpy's MT19937, so a seed gives a different track than in gym; the track
+ *   distribution is the same.
  * - Physics: Box2D 2.4 (box2d-wasm) instead of pybox2d's 2.3; same call order and
- *   iteration counts, slightly different joint solver (spec §10).
+ *   iteration counts, slightly different joint solver.
  * - A fresh b2World per reset, so an episode never depends on earlier ones.
  * - Actions are clipped to their ranges (gym clips only gas) and malformed actions throw;
  *   stepping after the episode ended throws; the 1,000-step limit (gym's TimeLimit wrapper)
@@ -14,7 +16,7 @@
  * - Skid marks in `render()` are drawn as one 5-pixel quad per segment (GL wide lines,
  *   approximately); the score label is drawn with a blocky font, and only in `render()`.
  * - `pixels64` is a clean area average of the 96x96 frame's top 84 rows, without World
- *   Models' per-frame min-max stretch and uint8 wrap-around (spec §9).
+ *   Models' per-frame min-max stretch and uint8 wrap-around.
  *
  * @module
  */
@@ -32,7 +34,7 @@ import { Car } from "./car.ts";
 import { FPS, PLAYFIELD, STATE_H, STATE_W } from "./constants.ts";
 import { downsample64, Raster } from "./raster.ts";
 import { COLORS, quadBounds, SceneDrawer, type SceneView, tileColor } from "./render.ts";
-import { EnvRng } from "./rng.ts";
+import { Random } from "../../random/mod.ts";
 import { generateTrack, type Track, type TrackPoint } from "./track.ts";
 
 /** Observation formats. */
@@ -162,7 +164,7 @@ export class CarRacing {
   #listener: B2ContactListener;
   #world: B2World | undefined;
   #car: Car | undefined;
-  #rng: EnvRng | undefined;
+  #rng: Random | undefined;
   #trackData: Track | undefined;
   #tileByFixture = new Map<number, number>();
   #wheelByFixture = new Map<number, number>();
@@ -243,7 +245,7 @@ export class CarRacing {
    */
   reset(options: { seed?: number } = {}): ResetResult {
     this.#assertOpen("reset");
-    if (options.seed !== undefined) this.#rng = new EnvRng(options.seed);
+    if (options.seed !== undefined) this.#rng = Random.keyedSplitMix(options.seed);
     if (!this.#rng) throw new RangeError("Cannot reset: the first reset needs a seed");
     this.#destroyWorld();
     const b = this.#b;

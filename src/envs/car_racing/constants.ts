@@ -9,10 +9,6 @@
 export const STATE_W = 96;
 /** Observation height of gym's state image, pixels. */
 export const STATE_H = 96;
-/** Size of gym's `rgb_array` frames, pixels. */
-export const VIDEO_W = 600;
-/** Height of gym's `rgb_array` frames, pixels. */
-export const VIDEO_H = 400;
 /** Logical window width of gym 0.9.x (later gym versions use 1000). */
 export const WINDOW_W = 1200;
 /** Logical window height of gym 0.9.x (later gym versions use 800). */

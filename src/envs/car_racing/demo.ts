@@ -14,7 +14,7 @@
 import { encode } from "fast-png";
 import { CarRacing } from "./car_racing.ts";
 import { TrackFollower } from "./track_follower.ts";
-import { EnvRng } from "./rng.ts";
+import { Random } from "../../random/mod.ts";
 import { COLORS, tileColor } from "./render.ts";
 import { encodeGif as encodeFrames } from "../../media/gif.ts";
 
@@ -94,7 +94,7 @@ export async function recordEpisode(options: DemoOptions): Promise<Frames> {
     maxSteps: steps,
   });
   const follower = new TrackFollower();
-  const rng = new EnvRng(options.seed + 1);
+  const rng = Random.keyedSplitMix(options.seed + 1);
   const side = view === "pixels64" ? 64 : 96;
   const width = view === "video" ? 600 : side * scale;
   const height = view === "video" ? 400 : side * scale;
@@ -107,7 +107,7 @@ export async function recordEpisode(options: DemoOptions): Promise<Frames> {
     keep(env.reset({ seed: options.seed }).observation);
     for (let i = 1; i <= steps; i++) {
       const action = options.driver === "random"
-        ? [rng.uniform(-1, 1), rng.random(), rng.random() * 0.2]
+        ? [rng.uniform(-1, 1), rng.nextFloat(), rng.nextFloat() * 0.2]
         : options.driver === "gas"
         ? [0, 1, 0]
         : follower.act(env);

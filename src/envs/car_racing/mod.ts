@@ -28,4 +28,3 @@ export {
 } from "./car_racing.ts";
 export type { Track, TrackPoint } from "./track.ts";
 export { TrackFollower, type TrackFollowerOptions } from "./track_follower.ts";
-export { EnvRng } from "./rng.ts";

@@ -16,7 +16,7 @@ import {
   TRACK_TURN_RATE,
   TRACK_WIDTH,
 } from "./constants.ts";
-import type { EnvRng } from "./rng.ts";
+import type { Random } from "../../random/mod.ts";
 
 /** One centre-line point; one per tile. */
 export interface TrackPoint {
@@ -53,7 +53,7 @@ export type TrackFailure = "loop" | "glue";
  * @param rng The environment's generator.
  * @returns The centre line, or the reason the attempt was rejected.
  */
-export function tryCenterLine(rng: EnvRng): TrackPoint[] | TrackFailure {
+export function tryCenterLine(rng: Random): TrackPoint[] | TrackFailure {
   const cpAlpha = new Float64Array(CHECKPOINTS);
   const cpX = new Float64Array(CHECKPOINTS);
   const cpY = new Float64Array(CHECKPOINTS);
@@ -256,7 +256,7 @@ export function buildQuads(
  * @param rng The environment's generator.
  * @returns The track.
  */
-export function generateTrack(rng: EnvRng): Track {
+export function generateTrack(rng: Random): Track {
   let attempts = 0;
   while (true) {
     attempts++;

@@ -17,10 +17,16 @@
  * @module
  */
 
-import { mixSeed, Random } from "../../data/random.ts";
+import { mixSeed, Random } from "../../random/mod.ts";
 import { CarRacing } from "../../envs/car_racing/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { evaluateEpisodeSeed, summarizeReturns } from "./evaluate.ts";
+import {
+  describeReturns,
+  evaluateEpisodeSeed,
+  HELD_OUT_PARAMS,
+  summarizeReturns,
+  writeReturnsReport,
+} from "../../worldmodels/held_out.ts";
 import { createPolicy, POLICY_NAMES, type PolicyName } from "../../worldmodels/policies.ts";
 
 /** Parameters of `worldmodels/baseline` (the `with:` keys). */
@@ -93,32 +99,14 @@ export async function baseline(ctx: StageContext<BaselineParams>): Promise<void>
     env.close();
   }
   const summary = summarizeReturns(outcomes.map((o) => o.return));
-  const { mean_return: mean, std_return: std } = summary;
   ctx.metrics.log(p.episodes, { ...summary });
-  const dir = ctx.output("report");
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(
-    `${dir}/returns.json`,
-    JSON.stringify(
-      {
-        format: "ditto.evaluation",
-        version: 1,
-        policy: p.policy,
-        action_refresh_rate: p.action_refresh_rate,
-        max_steps: p.max_steps,
-        seed_rule: 'mixSeed(experiment_seed, "worldmodels/evaluate", episode)',
-        ...summary,
-        per_episode: outcomes,
-      },
-      null,
-      1,
-    ) + "\n",
-  );
-  ctx.log(
-    `${p.policy} policy: mean return ${mean.toFixed(1)} +- ${std.toFixed(1)} over ` +
-      `${summary.episodes} held-out tracks (min ${summary.min_return.toFixed(1)}, max ` +
-      `${summary.max_return.toFixed(1)})`,
-  );
+  await writeReturnsReport(ctx.output("report"), {
+    what: { policy: p.policy, action_refresh_rate: p.action_refresh_rate },
+    maxSteps: p.max_steps,
+    summary,
+    details: { per_episode: outcomes },
+  });
+  ctx.log(`${p.policy} policy: ${describeReturns(summary)}`);
 }
 
 /** The `worldmodels/baseline` stage module. */
@@ -138,8 +126,7 @@ export default defineStage<BaselineParams>({
       min: 1,
       description: "steps an action is held (random, book)",
     },
-    episodes: { type: "integer", default: 100, min: 1, description: "held-out episodes" },
-    max_steps: { type: "integer", default: 1000, min: 1, description: "step limit of an episode" },
+    ...HELD_OUT_PARAMS,
   },
   inputs: {},
   outputs: ["report"],

@@ -24,7 +24,7 @@
  * @module
  */
 
-import { mixSeed } from "../../data/random.ts";
+import { mixSeed } from "../../random/mod.ts";
 import { type Episode, RolloutWriter } from "../../data/rollouts.ts";
 import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";

@@ -24,7 +24,6 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import { mixSeed } from "../../data/random.ts";
 import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import {
@@ -34,11 +33,15 @@ import {
   type EpisodeJob,
 } from "../../worldmodels/agent.ts";
 import { DriverPool } from "../../worldmodels/agent_pool.ts";
+import {
+  describeReturns,
+  evaluateEpisodeSeed,
+  HELD_OUT_PARAMS,
+  summarizeReturns,
+  writeReturnsReport,
+} from "../../worldmodels/held_out.ts";
 import { encodeGif, type RgbImage, sideBySide, upscale } from "../../media/gif.ts";
 import type { ControllerFile } from "./train_controller.ts";
-
-/** The stage's label, mixed into every track seed it uses. */
-export const EVALUATE_LABEL = "worldmodels/evaluate";
 
 /** Which parameters of the controller file to evaluate. */
 export const SOLUTIONS = ["auto", "best_eval", "mean", "best"] as const;
@@ -61,38 +64,6 @@ export interface EvaluateParams {
   gif_every: number;
   /** TensorFlow.js backend of the encoder in every worker. */
   backend: BackendName;
-}
-
-/** The track seed of evaluation episode `i`. */
-export function evaluateEpisodeSeed(seed: number, episode: number): number {
-  return mixSeed(seed, EVALUATE_LABEL, episode);
-}
-
-/** The summary of an evaluation's returns (population standard deviation). */
-export interface ReturnSummary {
-  /** Mean return. */
-  mean_return: number;
-  /** Standard deviation of the returns. */
-  std_return: number;
-  /** Lowest return. */
-  min_return: number;
-  /** Highest return. */
-  max_return: number;
-  /** Number of episodes. */
-  episodes: number;
-}
-
-/** Mean, standard deviation, min and max of episode returns, as `returns.json` reports them. */
-export function summarizeReturns(returns: readonly number[]): ReturnSummary {
-  const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
-  const std = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / returns.length);
-  return {
-    mean_return: mean,
-    std_return: std,
-    min_return: Math.min(...returns),
-    max_return: Math.max(...returns),
-    episodes: returns.length,
-  };
 }
 
 /** Reads a controller file (a `controller` directory or the JSON file itself). */
@@ -163,9 +134,7 @@ export async function evaluate(ctx: StageContext<EvaluateParams>): Promise<void>
   } finally {
     pool.close();
   }
-  const returns = outcomes.map((o) => o.return);
-  const summary = summarizeReturns(returns);
-  const { mean_return: mean, std_return: std } = summary;
+  const summary = summarizeReturns(outcomes.map((o) => o.return));
   outcomes.forEach((o, i) => ctx.metrics.log(i, { return: o.return, length: o.length }));
   ctx.metrics.log(p.episodes, { ...summary });
 
@@ -175,30 +144,14 @@ export async function evaluate(ctx: StageContext<EvaluateParams>): Promise<void>
   if (p.gif_steps > 0 && p.episodes > 0) {
     gif = await recordGif(`${dir}/episode.gif`, config, seeds[0], solution.params, p);
   }
-  await Deno.writeTextFile(
-    `${dir}/returns.json`,
-    JSON.stringify(
-      {
-        format: "ditto.evaluation",
-        version: 1,
-        solution: solution.name,
-        inputs,
-        controller_generation: solution.generation,
-        max_steps: p.max_steps,
-        seed_rule: 'mixSeed(experiment_seed, "worldmodels/evaluate", episode)',
-        ...summary,
-        gif,
-        per_episode: outcomes.map((o, i) => ({ episode: i, seed: seeds[i], ...o })),
-      },
-      null,
-      1,
-    ) + "\n",
-  );
+  await writeReturnsReport(dir, {
+    what: { solution: solution.name, inputs, controller_generation: solution.generation },
+    maxSteps: p.max_steps,
+    summary,
+    details: { gif, per_episode: outcomes.map((o, i) => ({ episode: i, seed: seeds[i], ...o })) },
+  });
   ctx.report({ solution: solution.name, inputs, workers: p.workers });
-  ctx.log(
-    `mean return ${mean.toFixed(1)} +- ${std.toFixed(1)} over ${returns.length} held-out tracks ` +
-      `(min ${summary.min_return.toFixed(1)}, max ${summary.max_return.toFixed(1)})`,
-  );
+  ctx.log(describeReturns(summary));
 }
 
 /** Replays episode 0 in this thread and writes its GIF; returns what the GIF shows. */
@@ -266,8 +219,7 @@ async function recordGif(
 export default defineStage<EvaluateParams>({
   description: "Scores a controller on held-out CarRacing tracks; per-episode returns and a GIF",
   params: {
-    episodes: { type: "integer", default: 100, min: 1, description: "held-out episodes" },
-    max_steps: { type: "integer", default: 1000, min: 1, description: "step limit of an episode" },
+    ...HELD_OUT_PARAMS,
     workers: {
       type: "integer",
       default: 1,

@@ -33,7 +33,7 @@
  */
 
 import { CmaEs, type CmaEsState, type CovarianceModel } from "../../es/mod.ts";
-import { mixSeed } from "../../data/random.ts";
+import { mixSeed } from "../../random/mod.ts";
 import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import {

@@ -30,7 +30,7 @@
  * @module
  */
 
-import { mixSeed, Random } from "../../data/random.ts";
+import { mixSeed, Random } from "../../random/mod.ts";
 import { sampleZ, type SequenceBatch, SeriesReader } from "../../data/series.ts";
 import { initBackend } from "../../models/backend/mod.ts";
 import { MdnRnn, type MdnRnnWeights } from "../../models/mdn_rnn.ts";

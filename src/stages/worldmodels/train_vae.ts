@@ -30,7 +30,7 @@
 
 import * as tf from "@tensorflow/tfjs";
 import { encode as encodePng } from "fast-png";
-import { mixSeed, Random } from "../../data/random.ts";
+import { mixSeed, Random } from "../../random/mod.ts";
 import { RolloutReader } from "../../data/rollouts.ts";
 import { BACKEND_NAMES, type BackendName, initBackend } from "../../models/backend/mod.ts";
 import { ConvVAE, framesToTensor, VAE_CHANNELS, VAE_IMAGE_SIZE } from "../../models/vae.ts";

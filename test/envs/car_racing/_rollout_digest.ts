@@ -3,7 +3,8 @@
  * the determinism test can compare two processes. Usage: deno run -A _rollout_digest.ts
  */
 
-import { CarRacing, EnvRng } from "../../../src/envs/car_racing/mod.ts";
+import { CarRacing } from "../../../src/envs/car_racing/mod.ts";
+import { Random } from "../../../src/random/mod.ts";
 
 /**
  * Hashes a seeded rollout: reset(seed 11), 250 random steps, then a seedless reset that
@@ -13,7 +14,7 @@ import { CarRacing, EnvRng } from "../../../src/envs/car_racing/mod.ts";
  */
 export async function rolloutDigest(): Promise<string> {
   const env = await CarRacing.create({ observation: "pixels64" });
-  const rng = new EnvRng(99);
+  const rng = Random.keyedSplitMix(99);
   const chunks: Uint8Array[] = [];
   const text = new TextEncoder();
   const record = (obs: Uint8Array, reward: number) => {
@@ -24,7 +25,7 @@ export async function rolloutDigest(): Promise<string> {
     const r = env.reset(seed === undefined ? {} : { seed });
     record(r.observation, 0);
     for (let i = 0; i < steps; i++) {
-      const s = env.step([rng.uniform(-1, 1), rng.random(), rng.random() * 0.3]);
+      const s = env.step([rng.uniform(-1, 1), rng.nextFloat(), rng.nextFloat() * 0.3]);
       record(s.observation, s.reward);
       if (s.terminated || s.truncated) break;
     }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { PLAYFIELD, TRACK_DETAIL_STEP } from "../../../src/envs/car_racing/constants.ts";
-import { EnvRng } from "../../../src/envs/car_racing/rng.ts";
+import { Random } from "../../../src/random/mod.ts";
 import {
   generateTrack,
   kerbFlags,
@@ -17,7 +17,7 @@ Deno.test("tryCenterLine() matches the spec's calibration over 500 seeds", () =>
   let attempts = 0;
   let maxRadius = 0;
   for (let seed = 0; seed < 500; seed++) {
-    const rng = new EnvRng(seed);
+    const rng = Random.keyedSplitMix(seed);
     while (true) {
       attempts++;
       const r = tryCenterLine(rng);
@@ -46,7 +46,7 @@ Deno.test("tryCenterLine() matches the spec's calibration over 500 seeds", () =>
 });
 
 Deno.test("tryCenterLine() returns a closed loop glued within one detail step", () => {
-  const rng = new EnvRng(42);
+  const rng = Random.keyedSplitMix(42);
   const track = generateTrack(rng);
   const pts = track.points;
   const first = pts[0];
@@ -68,7 +68,7 @@ Deno.test("tryCenterLine() returns a closed loop glued within one detail step", 
 });
 
 Deno.test("generateTrack() builds tiles whose corners meet their neighbours exactly", () => {
-  const track = generateTrack(new EnvRng(7));
+  const track = generateTrack(Random.keyedSplitMix(7));
   const n = track.points.length;
   assert.equal(track.tiles.length, n * 8);
   for (let i = 0; i < n; i++) {
@@ -105,20 +105,8 @@ Deno.test("kerbFlags() marks sharp same-direction bends and propagates them back
   assert.equal([...kerbFlags(zigzag)].every((f) => f === 0), true);
 });
 
-Deno.test("EnvRng gives the same stream for the same seed and rejects bad seeds", () => {
-  const a = new EnvRng(123);
-  const b = new EnvRng(123);
-  const c = new EnvRng(124);
-  const xa = Array.from({ length: 5 }, () => a.random());
-  assert.deepEqual(xa, Array.from({ length: 5 }, () => b.random()));
-  assert(xa[0] !== c.random());
-  for (const x of xa) assert(x >= 0 && x < 1);
-  assert.throws(() => new EnvRng(-1), RangeError);
-  assert.throws(() => new EnvRng(1.5), RangeError);
-});
-
 Deno.test("buildQuads() puts kerbs outside the road edge on the side the road turns towards", () => {
-  const track = generateTrack(new EnvRng(7));
+  const track = generateTrack(Random.keyedSplitMix(7));
   const n = track.points.length;
   let kerbs = 0;
   for (let i = 0; i < n; i++) {

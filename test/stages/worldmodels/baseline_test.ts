@@ -4,7 +4,7 @@ import { CarRacing } from "../../../src/envs/car_racing/mod.ts";
 import { runExperiment } from "../../../src/runner/mod.ts";
 import { builtinStages } from "../../../src/stages/mod.ts";
 import { runBaselineEpisode } from "../../../src/stages/worldmodels/baseline.ts";
-import { evaluateEpisodeSeed } from "../../../src/stages/worldmodels/evaluate.ts";
+import { evaluateEpisodeSeed } from "../../../src/worldmodels/held_out.ts";
 
 const EXPERIMENT = `
 name: baseline_test

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { mixSeed } from "../../../src/data/random.ts";
+import { mixSeed } from "../../../src/random/mod.ts";
 import { RolloutReader } from "../../../src/data/rollouts.ts";
 import { runExperiment } from "../../../src/runner/mod.ts";
 import { builtinStages } from "../../../src/stages/mod.ts";

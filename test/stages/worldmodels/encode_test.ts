@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { Random } from "../../../src/data/random.ts";
+import { Random } from "../../../src/random/mod.ts";
 import { RolloutWriter } from "../../../src/data/rollouts.ts";
 import { initBackend } from "../../../src/models/backend/mod.ts";
 import { ConvVAE, framesToTensor } from "../../../src/models/vae.ts";

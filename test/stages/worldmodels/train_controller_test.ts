@@ -6,7 +6,7 @@ import { initBackend } from "../../../src/models/backend/mod.ts";
 import { ConvVAE } from "../../../src/models/vae.ts";
 import { MdnRnn } from "../../../src/models/mdn_rnn.ts";
 import type { ControllerFile } from "../../../src/stages/worldmodels/train_controller.ts";
-import { evaluateEpisodeSeed } from "../../../src/stages/worldmodels/evaluate.ts";
+import { evaluateEpisodeSeed } from "../../../src/worldmodels/held_out.ts";
 
 const CLI = new URL("../../../src/cli/main.ts", import.meta.url).pathname;
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { decode as decodePng } from "fast-png";
-import { mixSeed, Random } from "../../../src/data/random.ts";
+import { mixSeed, Random } from "../../../src/random/mod.ts";
 import { RolloutReader, shuffledRows } from "../../../src/data/rollouts.ts";
 import { initBackend } from "../../../src/models/backend/mod.ts";
 import { fileHandler } from "../../../src/models/backend/layers_io.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mixSeed, Random } from "../../src/data/random.ts";
+import { mixSeed, Random } from "../../src/random/mod.ts";
 
 Deno.test("mixSeed() is deterministic and separates its parts", () => {
   assert.equal(mixSeed(1, "a", 2), mixSeed(1, "a", 2));

@@ -1,5 +1,5 @@
-import { createRng, stageRng } from "../../src/runner/rng.ts";
-import { assert, assertEquals } from "./_helpers.ts";
+import { createRng, stageRng } from "../../src/random/mod.ts";
+import { assert, assertEquals } from "../runner/_helpers.ts";
 
 Deno.test("createRng() gives the same sequence for the same seed and a different one otherwise", () => {
   const a = createRng(42), b = createRng(42), c = createRng(43);
