@@ -6,7 +6,7 @@
  * @module
  */
 
-import { dirname, fromFileUrl, join, toFileUrl } from "./path.ts";
+import { dirname, fromFileUrl, join, relative, toFileUrl } from "./path.ts";
 import { explainChange, KEY_VERSION, type KeyComponents, KeyMemo } from "./cache_key.ts";
 import { UsageError } from "./errors.ts";
 import {
@@ -146,6 +146,8 @@ function trace(phase: string): void {
 const PROJECT_ROOT = dirname(dirname(dirname(fromFileUrl(import.meta.url))));
 const DEFAULT_CONFIG = join(PROJECT_ROOT, "deno.json");
 const RUNNER_DIR = dirname(fromFileUrl(import.meta.url));
+/** The entry of what stage_host.ts imports from outside the runner (see ModuleCatalog). */
+const HOST_RUNTIME = join(PROJECT_ROOT, "src/random/mod.ts");
 
 class Semaphore {
   #free: number;
@@ -200,10 +202,35 @@ class ModuleCatalog {
   fingerprint(path: string): Promise<CodeFingerprint> {
     let fp = this.#fingerprints.get(path);
     if (!fp) {
-      fp = this.#fingerprinter.fingerprint(path);
+      fp = Promise.all([this.#fingerprinter.fingerprint(path), this.#hostRuntime()]).then((
+        [own, host],
+      ) => ({
+        files: { ...own.files, ...host.files },
+        packages: [...new Set([...own.packages, ...host.packages])].sort(),
+      }));
       this.#fingerprints.set(path, fp);
     }
     return fp;
+  }
+
+  #host?: Promise<CodeFingerprint>;
+
+  /**
+   * What the stage host hands every TypeScript stage from outside the runner (the generator
+   * behind `ctx.rng`): part of every stage's code, since a change there changes its results even
+   * when the stage imports nothing of ours. Named from the project root (`ditto:src/...`) so that
+   * the key does not depend on where a user's stage lives relative to ditto.
+   */
+  #hostRuntime(): Promise<CodeFingerprint> {
+    return this.#host ??= this.#fingerprinter.fingerprint(HOST_RUNTIME).then((fp) => ({
+      files: Object.fromEntries(
+        Object.entries(fp.files).map(([file, hash]) => [
+          `ditto:${relative(PROJECT_ROOT, join(dirname(HOST_RUNTIME), file))}`,
+          hash,
+        ]),
+      ),
+      packages: fp.packages,
+    }));
   }
 
   describe = async (path: string): Promise<StageMeta> => {
