@@ -37,6 +37,7 @@ import { MdnRnn, type MixtureParams, sampleMixture } from "../models/mdn_rnn.ts"
 import { ACTIONS, controllerActions, type ControllerInputs } from "../models/controller.ts";
 import { createRng, type Rng } from "../runner/rng.ts";
 import type { EpisodeJob, EpisodeOutcome } from "./agent.ts";
+import { createPool, inThread, type JobMethod, type JobPool, workerJobs } from "../pool/mod.ts";
 
 /** Settings of a {@linkcode DreamEnv}, JSON-safe (sent to Workers as is). */
 export interface DreamConfig {
@@ -264,11 +265,11 @@ export class DreamEnv {
   }
 }
 
-interface WorkerReply {
-  type: "ready" | "done" | "error";
-  outcomes?: DreamOutcome[];
-  message?: string;
-}
+/** The methods of a dream Worker (see dream_worker.ts). */
+export type DreamWorkerMethods = {
+  init: { payload: DreamConfig; result: void };
+  run: JobMethod<DreamJob, DreamOutcome, Float32Array[]>;
+};
 
 /**
  * Dream episodes across Workers (job i to worker i mod W), each with its own
@@ -276,13 +277,11 @@ interface WorkerReply {
  * and do not depend on the worker count.
  */
 export class DreamPool {
-  #local: DreamEnv | undefined;
-  #workers: Worker[];
-  #signal: AbortSignal | undefined;
+  readonly #jobs: JobPool<DreamJob, DreamOutcome, Float32Array[]>;
+  readonly #signal: AbortSignal | undefined;
 
-  private constructor(local: DreamEnv | undefined, workers: Worker[], signal?: AbortSignal) {
-    this.#local = local;
-    this.#workers = workers;
+  private constructor(jobs: JobPool<DreamJob, DreamOutcome, Float32Array[]>, signal?: AbortSignal) {
+    this.#jobs = jobs;
     this.#signal = signal;
   }
 
@@ -292,26 +291,24 @@ export class DreamPool {
     options: { workers: number; signal?: AbortSignal },
   ): Promise<DreamPool> {
     if (options.workers <= 1) {
-      return new DreamPool(await DreamEnv.create(config), [], options.signal);
+      const dream = await DreamEnv.create(config);
+      const local = inThread<DreamJob, DreamOutcome, Float32Array[]>((jobs, { shared, signal }) =>
+        dream.run(shared, jobs, { signal })
+      );
+      return new DreamPool(local, options.signal);
     }
-    const url = new URL("./dream_worker.ts", import.meta.url).href;
-    const workers = Array.from(
-      { length: options.workers },
-      () => new Worker(url, { type: "module" }),
+    const workers = await createPool<DreamWorkerMethods>(
+      new URL("./dream_worker.ts", import.meta.url),
+      config,
+      options.workers,
+      { context: "Cannot dream" },
     );
-    const pool = new DreamPool(undefined, workers, options.signal);
-    try {
-      await Promise.all(workers.map((w) => pool.#request(w, { type: "init", config }, "ready")));
-    } catch (error) {
-      pool.close();
-      throw error;
-    }
-    return pool;
+    return new DreamPool(workerJobs(workers, "run", "round-robin"), options.signal);
   }
 
   /** Number of threads dreaming in parallel. */
   get size(): number {
-    return this.#local ? 1 : this.#workers.length;
+    return this.#jobs.size;
   }
 
   /** Runs all jobs; outcomes in job order. */
@@ -319,50 +316,12 @@ export class DreamPool {
     candidates: readonly ArrayLike<number>[],
     jobs: readonly DreamJob[],
   ): Promise<DreamOutcome[]> {
-    if (this.#local) return await this.#local.run(candidates, jobs, { signal: this.#signal });
-    const packed = candidates.map((c) => Float32Array.from(c));
-    const W = this.#workers.length;
-    const parts = this.#workers.map((_, w) => jobs.filter((_, i) => i % W === w));
-    const results = await Promise.all(
-      this.#workers.map((worker, w) =>
-        parts[w].length === 0
-          ? Promise.resolve([])
-          : this.#request(worker, { type: "run", candidates: packed, jobs: parts[w] }, "done")
-            .then((reply) => reply.outcomes!)
-      ),
-    );
-    return jobs.map((_, i) => results[i % W][Math.floor(i / W)]);
+    const shared = candidates.map((c) => Float32Array.from(c));
+    return await this.#jobs.map(jobs, { shared, signal: this.#signal });
   }
 
   /** Stops the Workers. */
   close(): void {
-    for (const worker of this.#workers) worker.terminate();
-    this.#workers = [];
-    this.#local = undefined;
-  }
-
-  #request(worker: Worker, message: unknown, expect: "ready" | "done"): Promise<WorkerReply> {
-    return new Promise<WorkerReply>((resolve, reject) => {
-      const signal = this.#signal;
-      const onAbort = () => finish(() => reject(signal!.reason));
-      const finish = (action: () => void) => {
-        worker.onmessage = null;
-        worker.onerror = null;
-        signal?.removeEventListener("abort", onAbort);
-        action();
-      };
-      worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-        const reply = event.data;
-        if (reply.type === expect) finish(() => resolve(reply));
-        else finish(() => reject(new Error(`Cannot dream: ${reply.message}`)));
-      };
-      worker.onerror = (event) => {
-        event.preventDefault();
-        finish(() => reject(new Error(`Cannot dream: a worker failed: ${event.message}`)));
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      worker.postMessage(message);
-    });
+    this.#jobs.close();
   }
 }
