@@ -33,6 +33,7 @@ export {
 } from "./job_pool.ts";
 export { type ErrorData, errorData, type Methods, remoteError } from "./protocol.ts";
 export { type Handlers, serveWorker, type WorkerContext } from "./serve.ts";
+export { startJobs, type StartJobsOptions } from "./start_jobs.ts";
 export {
   createPool,
   type Dealing,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { createPool, inThread, type JobMethod, type JobPool, workerJobs } from "../pool/mod.ts";
+import { type JobMethod, type JobPool, startJobs } from "../pool/mod.ts";
 import {
   ControllerDriver,
   type DriverConfig,
@@ -53,26 +53,27 @@ export class DriverPool {
     config: DriverConfig,
     options: { workers: number; signal?: AbortSignal },
   ): Promise<DriverPool> {
-    if (options.workers <= 1) {
-      const driver = await ControllerDriver.create(config);
-      const local = inThread<EpisodeJob, EpisodeOutcome, EpisodeBatch, void>(
-        (jobs, { shared, signal, onProgress }) =>
-          driver.run(shared.candidates, jobs, {
-            signal,
-            noProgressSteps: shared.noProgressSteps,
-            onEpisode: onProgress && (() => onProgress()),
-          }),
-        () => driver.close(),
-      );
-      return new DriverPool(local, options.signal);
-    }
-    const workers = await createPool<DriverWorkerMethods>(
-      new URL("./agent_worker.ts", import.meta.url),
-      config,
-      options.workers,
-      { context: "Cannot run controller episodes" },
-    );
-    return new DriverPool(workerJobs(workers, "run", "round-robin"), options.signal);
+    const jobs = await startJobs<EpisodeJob, EpisodeOutcome, EpisodeBatch, void>({
+      workers: options.workers,
+      local: async () => {
+        const driver = await ControllerDriver.create(config);
+        return {
+          run: (jobs, { shared, signal, onProgress }) =>
+            driver.run(shared.candidates, jobs, {
+              signal,
+              noProgressSteps: shared.noProgressSteps,
+              onEpisode: onProgress && (() => onProgress()),
+            }),
+          close: () => driver.close(),
+        };
+      },
+      url: new URL("./agent_worker.ts", import.meta.url),
+      init: config,
+      method: "run",
+      dealing: "round-robin",
+      context: "Cannot run controller episodes",
+    });
+    return new DriverPool(jobs, options.signal);
   }
 
   /** Number of drivers running episodes in parallel. */

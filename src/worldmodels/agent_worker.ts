@@ -16,10 +16,10 @@ serveWorker<DriverWorkerMethods>({
   async init(config) {
     driver = await ControllerDriver.create(config);
   },
-  async run({ shared, jobs }, { emit, signal }) {
+  // No signal, as in the dream Worker (watching it yields to the event loop every 16 ticks).
+  async run({ shared, jobs }, { emit }) {
     if (driver === undefined) throw new Error("the worker was not initialised");
     return await driver.run(shared.candidates, jobs, {
-      signal,
       noProgressSteps: shared.noProgressSteps,
       onEpisode: () => emit(),
     });

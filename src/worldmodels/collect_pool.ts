@@ -8,7 +8,7 @@
 
 import { CarRacing } from "../envs/car_racing/mod.ts";
 import type { Episode } from "../data/rollouts.ts";
-import { createPool, inThread, type JobMethod, type JobPool, workerJobs } from "../pool/mod.ts";
+import { type JobMethod, type JobPool, startJobs } from "../pool/mod.ts";
 import { type EpisodeSpec, runEpisode } from "./episode.ts";
 
 /** What every episode of a collection shares. */
@@ -46,17 +46,20 @@ export class EpisodeRunner {
 export async function collectEpisodePool(
   count: number,
 ): Promise<JobPool<EpisodeSpec, Episode, CollectShared>> {
-  if (count <= 1) {
-    const runner = new EpisodeRunner();
-    return inThread<EpisodeSpec, Episode, CollectShared>(async (specs, { shared }) => {
-      const episodes: Episode[] = [];
-      for (const spec of specs) episodes.push(await runner.run(spec, shared.maxSteps));
-      return episodes;
-    }, () => runner.close());
-  }
-  const url = new URL("./collect_worker.ts", import.meta.url);
-  const workers = await createPool<CollectMethods>(url, undefined, count, {
+  return await startJobs<EpisodeSpec, Episode, CollectShared>({
+    workers: count,
+    local: () => {
+      const runner = new EpisodeRunner();
+      const run = async (specs: readonly EpisodeSpec[], { shared }: { shared: CollectShared }) => {
+        const episodes: Episode[] = [];
+        for (const spec of specs) episodes.push(await runner.run(spec, shared.maxSteps));
+        return episodes;
+      };
+      return Promise.resolve({ run, close: () => runner.close() });
+    },
+    url: new URL("./collect_worker.ts", import.meta.url),
+    method: "run",
+    dealing: "next-idle",
     context: "Cannot collect episodes",
   });
-  return workerJobs(workers, "run", "next-idle");
 }

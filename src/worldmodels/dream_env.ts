@@ -37,7 +37,7 @@ import { MdnRnn, type MixtureParams, sampleMixture } from "../models/mdn_rnn.ts"
 import { ACTIONS, controllerActions, type ControllerInputs } from "../models/controller.ts";
 import { createRng, type Rng } from "../runner/rng.ts";
 import type { EpisodeJob, EpisodeOutcome } from "./agent.ts";
-import { createPool, inThread, type JobMethod, type JobPool, workerJobs } from "../pool/mod.ts";
+import { type JobMethod, type JobPool, startJobs } from "../pool/mod.ts";
 
 /** Settings of a {@linkcode DreamEnv}, JSON-safe (sent to Workers as is). */
 export interface DreamConfig {
@@ -290,20 +290,19 @@ export class DreamPool {
     config: DreamConfig,
     options: { workers: number; signal?: AbortSignal },
   ): Promise<DreamPool> {
-    if (options.workers <= 1) {
-      const dream = await DreamEnv.create(config);
-      const local = inThread<DreamJob, DreamOutcome, Float32Array[]>((jobs, { shared, signal }) =>
-        dream.run(shared, jobs, { signal })
-      );
-      return new DreamPool(local, options.signal);
-    }
-    const workers = await createPool<DreamWorkerMethods>(
-      new URL("./dream_worker.ts", import.meta.url),
-      config,
-      options.workers,
-      { context: "Cannot dream" },
-    );
-    return new DreamPool(workerJobs(workers, "run", "round-robin"), options.signal);
+    const jobs = await startJobs<DreamJob, DreamOutcome, Float32Array[]>({
+      workers: options.workers,
+      local: async () => {
+        const dream = await DreamEnv.create(config);
+        return { run: (jobs, { shared, signal }) => dream.run(shared, jobs, { signal }) };
+      },
+      url: new URL("./dream_worker.ts", import.meta.url),
+      init: config,
+      method: "run",
+      dealing: "round-robin",
+      context: "Cannot dream",
+    });
+    return new DreamPool(jobs, options.signal);
   }
 
   /** Number of threads dreaming in parallel. */

@@ -14,8 +14,10 @@ serveWorker<DreamWorkerMethods>({
   async init(config) {
     dream = await DreamEnv.create(config);
   },
-  async run({ shared, jobs }, { signal }) {
+  // No signal: watching it yields to the event loop every 16 steps; a cancelled call's pool
+  // is closed (terminating this Worker) by its owner.
+  async run({ shared, jobs }) {
     if (dream === undefined) throw new Error("the worker was not initialised");
-    return await dream.run(shared, jobs, { signal });
+    return await dream.run(shared, jobs);
   },
 });
