@@ -8,21 +8,14 @@
  * @module
  */
 
-import { type JobMethod, type JobPool, startJobs } from "../pool/mod.ts";
+import { type JobMethod, startJobs } from "../pool/mod.ts";
 import {
   ControllerDriver,
   type DriverConfig,
   type EpisodeJob,
   type EpisodeOutcome,
 } from "./agent.ts";
-
-/** What every episode of a {@linkcode DriverPool.run} call shares. */
-export interface EpisodeBatch {
-  /** The candidates' parameters. */
-  candidates: Float32Array[];
-  /** As `DriverRunOptions.noProgressSteps` (agent.ts). */
-  noProgressSteps?: number;
-}
+import { type EpisodeBatch, EpisodePool } from "./episode_pool.ts";
 
 /** The methods of a driver Worker (see agent_worker.ts); `run` emits once per ended episode. */
 export type DriverWorkerMethods = {
@@ -31,18 +24,7 @@ export type DriverWorkerMethods = {
 };
 
 /** A pool of drivers: one in-thread driver, or `workers` Workers. */
-export class DriverPool {
-  readonly #jobs: JobPool<EpisodeJob, EpisodeOutcome, EpisodeBatch, void>;
-  readonly #signal: AbortSignal | undefined;
-
-  private constructor(
-    jobs: JobPool<EpisodeJob, EpisodeOutcome, EpisodeBatch, void>,
-    signal?: AbortSignal,
-  ) {
-    this.#jobs = jobs;
-    this.#signal = signal;
-  }
-
+export class DriverPool extends EpisodePool<EpisodeJob, EpisodeOutcome> {
   /**
    * Starts the drivers (loads the models in every Worker).
    *
@@ -74,33 +56,5 @@ export class DriverPool {
       context: "Cannot run controller episodes",
     });
     return new DriverPool(jobs, options.signal);
-  }
-
-  /** Number of drivers running episodes in parallel. */
-  get size(): number {
-    return this.#jobs.size;
-  }
-
-  /**
-   * Runs all jobs; outcomes in job order. `onEpisode` is called each time an episode ends, in
-   * any worker (with the count so far).
-   */
-  async run(
-    candidates: readonly ArrayLike<number>[],
-    jobs: readonly EpisodeJob[],
-    options: { noProgressSteps?: number; onEpisode?: (ended: number) => void } = {},
-  ): Promise<EpisodeOutcome[]> {
-    const { noProgressSteps, onEpisode } = options;
-    let ended = 0;
-    return await this.#jobs.map(jobs, {
-      shared: { candidates: candidates.map((c) => Float32Array.from(c)), noProgressSteps },
-      signal: this.#signal,
-      onProgress: onEpisode && (() => onEpisode(++ended)),
-    });
-  }
-
-  /** Stops the workers (or frees the in-thread driver). */
-  close(): void {
-    this.#jobs.close();
   }
 }

@@ -37,7 +37,8 @@ import { MdnRnn, type MixtureParams, sampleMixture } from "../models/mdn_rnn.ts"
 import { ACTIONS, controllerActions, type ControllerInputs } from "../models/controller.ts";
 import { createRng, type Rng } from "../runner/rng.ts";
 import type { EpisodeJob, EpisodeOutcome } from "./agent.ts";
-import { type JobMethod, type JobPool, startJobs } from "../pool/mod.ts";
+import { type JobMethod, startJobs } from "../pool/mod.ts";
+import { type EpisodeBatch, EpisodePool } from "./episode_pool.ts";
 
 /** Settings of a {@linkcode DreamEnv}, JSON-safe (sent to Workers as is). */
 export interface DreamConfig {
@@ -268,33 +269,28 @@ export class DreamEnv {
 /** The methods of a dream Worker (see dream_worker.ts). */
 export type DreamWorkerMethods = {
   init: { payload: DreamConfig; result: void };
-  run: JobMethod<DreamJob, DreamOutcome, Float32Array[]>;
+  run: JobMethod<DreamJob, DreamOutcome, EpisodeBatch, void>;
 };
 
 /**
  * Dream episodes across Workers (job i to worker i mod W), each with its own
  * {@linkcode DreamEnv}; with one worker, in the calling thread. Outcomes come back in job order
- * and do not depend on the worker count.
+ * and do not depend on the worker count. `noProgressSteps` does not apply to dreams, and
+ * `onEpisode` is not called (every dream episode lasts `maxSteps`).
  */
-export class DreamPool {
-  readonly #jobs: JobPool<DreamJob, DreamOutcome, Float32Array[]>;
-  readonly #signal: AbortSignal | undefined;
-
-  private constructor(jobs: JobPool<DreamJob, DreamOutcome, Float32Array[]>, signal?: AbortSignal) {
-    this.#jobs = jobs;
-    this.#signal = signal;
-  }
-
+export class DreamPool extends EpisodePool<DreamJob, DreamOutcome> {
   /** Starts the dreams (loads the models in every Worker). */
   static async create(
     config: DreamConfig,
     options: { workers: number; signal?: AbortSignal },
   ): Promise<DreamPool> {
-    const jobs = await startJobs<DreamJob, DreamOutcome, Float32Array[]>({
+    const jobs = await startJobs<DreamJob, DreamOutcome, EpisodeBatch, void>({
       workers: options.workers,
       local: async () => {
         const dream = await DreamEnv.create(config);
-        return { run: (jobs, { shared, signal }) => dream.run(shared, jobs, { signal }) };
+        return {
+          run: (jobs, { shared, signal }) => dream.run(shared.candidates, jobs, { signal }),
+        };
       },
       url: new URL("./dream_worker.ts", import.meta.url),
       init: config,
@@ -303,24 +299,5 @@ export class DreamPool {
       context: "Cannot dream",
     });
     return new DreamPool(jobs, options.signal);
-  }
-
-  /** Number of threads dreaming in parallel. */
-  get size(): number {
-    return this.#jobs.size;
-  }
-
-  /** Runs all jobs; outcomes in job order. */
-  async run(
-    candidates: readonly ArrayLike<number>[],
-    jobs: readonly DreamJob[],
-  ): Promise<DreamOutcome[]> {
-    const shared = candidates.map((c) => Float32Array.from(c));
-    return await this.#jobs.map(jobs, { shared, signal: this.#signal });
-  }
-
-  /** Stops the Workers. */
-  close(): void {
-    this.#jobs.close();
   }
 }

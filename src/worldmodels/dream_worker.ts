@@ -18,6 +18,6 @@ serveWorker<DreamWorkerMethods>({
   // is closed (terminating this Worker) by its owner.
   async run({ shared, jobs }) {
     if (dream === undefined) throw new Error("the worker was not initialised");
-    return await dream.run(shared, jobs);
+    return await dream.run(shared.candidates, jobs);
   },
 });
