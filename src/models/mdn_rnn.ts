@@ -31,9 +31,28 @@ import {
   type MixtureParams,
 } from "./mdn_rnn_engine/mod.ts";
 import { fileHandler } from "./backend/layers_io.ts";
+import { WorkerPool } from "../pool/mod.ts";
 
 export type { MdnRnnState, MdnRnnWeights, MixtureParams } from "./mdn_rnn_engine/mod.ts";
 export type { Rng } from "../random/mod.ts";
+
+/** One shard of a batch, for a training Worker. */
+export interface ShardRequest {
+  /** Network sizes (the engine is rebuilt when they change). */
+  dims: MdnRnnDims;
+  /** Current weights. */
+  weights: MdnRnnWeights;
+  /** The shard. */
+  batch: MdnRnnBatch;
+}
+
+/** The method of an MDN-RNN training Worker (mdn_rnn_worker.ts): one shard's gradients. */
+export type ShardMethods = {
+  shard: {
+    payload: ShardRequest;
+    result: MdnRnnLosses & { grads: MdnRnnWeights };
+  };
+};
 
 /** Architecture and optimiser settings of an {@linkcode MdnRnn}. */
 export interface MdnRnnConfig {
@@ -207,7 +226,7 @@ export class MdnRnn {
   private adamV: MdnRnnWeights;
   private version = 0;
   private workerCount: number;
-  private workers: Worker[] = [];
+  private workers: WorkerPool<ShardMethods> | undefined;
 
   /** Creates a freshly initialised network (Keras initialisers, seeded). */
   constructor(config: Partial<MdnRnnConfig> = {}, options: MdnRnnOptions = {}) {
@@ -407,25 +426,19 @@ export class MdnRnn {
         seq: T,
       };
     };
-    while (this.workers.length < shards - 1) {
-      this.workers.push(
-        new Worker(new URL("./mdn_rnn_worker.ts", import.meta.url).href, {
-          type: "module",
-        }),
-      );
+    if (this.workers === undefined || this.workers.size < shards - 1) {
+      this.workers?.close();
+      this.workers = new WorkerPool(new URL("./mdn_rnn_worker.ts", import.meta.url), shards - 1, {
+        context: "MDN-RNN worker failed",
+      });
     }
-    const pending = this.workers.slice(0, shards - 1).map((w, i) =>
-      new Promise<MdnRnnLosses & { grads: MdnRnnWeights }>((resolve, reject) => {
-        w.onmessage = (e) => {
-          if (e.data.error) reject(new Error(`MDN-RNN worker failed: ${e.data.error}`));
-          else resolve(e.data);
-        };
-        w.onerror = (e) => {
-          e.preventDefault();
-          reject(new Error(`MDN-RNN worker failed: ${e.message}`));
-        };
-        w.postMessage({ dims: this.dims, weights: this.weights, batch: part(i + 1) });
-      })
+    const workers = this.workers;
+    const pending = Array.from(
+      { length: shards - 1 },
+      (_, i) =>
+        workers.request("shard", { dims: this.dims, weights: this.weights, batch: part(i + 1) }, {
+          worker: i,
+        }),
     );
     this.engine ??= new MdnRnnEngine(this.dims);
     const results = [this.engine.compute(this.weights, part(0)), ...await Promise.all(pending)];
@@ -458,8 +471,8 @@ export class MdnRnn {
 
   /** Terminates the training Workers (if any); the model stays usable. */
   close(): Promise<void> {
-    for (const w of this.workers) w.terminate();
-    this.workers = [];
+    this.workers?.close();
+    this.workers = undefined;
     return Promise.resolve();
   }
 

@@ -1,35 +1,19 @@
 /**
  * Worker side of the MDN-RNN's data-parallel training: computes the loss and gradients of one
  * shard of a batch with its own {@linkcode MdnRnnEngine} and posts them back (buffers
- * transferred, not copied).
+ * transferred, not copied). Methods: {@linkcode ShardMethods}.
  *
  * @module
  */
-import {
-  type MdnRnnBatch,
-  type MdnRnnDims,
-  MdnRnnEngine,
-  type MdnRnnWeights,
-} from "./mdn_rnn_engine/mod.ts";
-
-/** A request to the worker. */
-export interface ShardRequest {
-  /** Network sizes (the engine is rebuilt when they change). */
-  dims: MdnRnnDims;
-  /** Current weights. */
-  weights: MdnRnnWeights;
-  /** The shard. */
-  batch: MdnRnnBatch;
-}
+import { serveWorker } from "../pool/mod.ts";
+import type { ShardMethods } from "./mdn_rnn.ts";
+import { MdnRnnEngine } from "./mdn_rnn_engine/mod.ts";
 
 let engine: MdnRnnEngine | undefined;
 let engineKey = "";
 
-// deno-lint-ignore no-explicit-any
-const scope = self as any;
-scope.onmessage = (event: MessageEvent<ShardRequest>) => {
-  const { dims, weights, batch } = event.data;
-  try {
+serveWorker<ShardMethods>({
+  shard({ dims, weights, batch }, { transfer }) {
     const key = JSON.stringify(dims);
     if (!engine || key !== engineKey) {
       engine = new MdnRnnEngine(dims);
@@ -37,14 +21,9 @@ scope.onmessage = (event: MessageEvent<ShardRequest>) => {
     }
     const out = engine.compute(weights, batch);
     const g = out.grads;
-    scope.postMessage(out, [
-      g.kernel.buffer,
-      g.recurrentKernel.buffer,
-      g.bias.buffer,
-      g.headKernel.buffer,
-      g.headBias.buffer,
-    ]);
-  } catch (error) {
-    scope.postMessage({ error: String((error as Error)?.stack ?? error) });
-  }
-};
+    for (const key of ["kernel", "recurrentKernel", "bias", "headKernel", "headBias"] as const) {
+      transfer(g[key].buffer as ArrayBuffer);
+    }
+    return out;
+  },
+});

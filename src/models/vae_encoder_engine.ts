@@ -24,6 +24,8 @@ import {
   V128,
 } from "./simd/mod.ts";
 
+import { createPool, type WorkerPool } from "../pool/mod.ts";
+
 /** One convolution (4x4, stride 2, valid, ReLU) or the final dense layer, in HWIO order. */
 export interface EncoderLayerWeights {
   /** Kernel, [kh, kw, cin, cout] (conv) or [in, out] (dense), row-major as tfjs stores it. */
@@ -440,6 +442,12 @@ export class EncoderEngine {
   }
 }
 
+/** The methods of a {@linkcode ParallelEncoder} helper Worker (vae_encoder_worker.ts). */
+export type EncoderWorkerMethods = {
+  init: { payload: EncoderWeights; result: void };
+  encode: { payload: { frames: Uint8Array; batch: number }; result: EncodedBatch };
+};
+
 /** Options of {@linkcode ParallelEncoder.create}. */
 export interface ParallelEncoderOptions {
   /** Threads sharing each batch, the calling thread included; default 2. */
@@ -454,9 +462,9 @@ export interface ParallelEncoderOptions {
  */
 export class ParallelEncoder {
   readonly #engine: EncoderEngine;
-  readonly #helpers: Worker[];
+  readonly #helpers: WorkerPool<EncoderWorkerMethods>;
 
-  private constructor(engine: EncoderEngine, helpers: Worker[]) {
+  private constructor(engine: EncoderEngine, helpers: WorkerPool<EncoderWorkerMethods>) {
     this.#engine = engine;
     this.#helpers = helpers;
   }
@@ -471,27 +479,18 @@ export class ParallelEncoder {
       throw new RangeError(`Cannot start the encoder: workers must be >= 1, got ${workers}`);
     }
     const engine = EncoderEngine.fromWeights(weights);
-    const helpers: Worker[] = [];
-    try {
-      for (let i = 1; i < workers; i++) {
-        const worker = new Worker(new URL("./vae_encoder_worker.ts", import.meta.url).href, {
-          type: "module",
-        });
-        helpers.push(worker);
-        const ready = reply(worker);
-        worker.postMessage({ type: "init", weights });
-        await ready;
-      }
-    } catch (error) {
-      for (const worker of helpers) worker.terminate();
-      throw error;
-    }
+    const helpers = await createPool<EncoderWorkerMethods>(
+      new URL("./vae_encoder_worker.ts", import.meta.url),
+      weights,
+      workers - 1,
+      { context: "Cannot encode in a Worker" },
+    );
     return new ParallelEncoder(engine, helpers);
   }
 
   /** Threads in use, the calling one included. */
   get workers(): number {
-    return this.#helpers.length + 1;
+    return this.#helpers.size + 1;
   }
 
   /** Encodes `batch` uint8 frames, as {@linkcode EncoderEngine.encode}. */
@@ -504,12 +503,13 @@ export class ParallelEncoder {
     }
     const shares = Math.max(1, Math.min(batch, this.workers));
     const bounds = Array.from({ length: shares + 1 }, (_, i) => Math.round((i * batch) / shares));
-    const pending = this.#helpers.slice(0, shares - 1).map((worker, i) => {
+    const pending = Array.from({ length: shares - 1 }, (_, i) => {
       const [from, to] = [bounds[i + 1], bounds[i + 2]];
-      const done = reply(worker);
       const part = frames.slice(from * FRAME, to * FRAME);
-      worker.postMessage({ type: "encode", frames: part, batch: to - from }, [part.buffer]);
-      return done as Promise<EncodedBatch>;
+      return this.#helpers.request("encode", { frames: part, batch: to - from }, {
+        worker: i,
+        transfer: [part.buffer],
+      });
     });
     const own = this.#engine.encode(frames.subarray(0, bounds[1] * FRAME), bounds[1]);
     const parts = [own, ...await Promise.all(pending)];
@@ -525,20 +525,6 @@ export class ParallelEncoder {
 
   /** Stops the helper Workers. */
   close(): void {
-    for (const worker of this.#helpers) worker.terminate();
+    this.#helpers.close();
   }
-}
-
-function reply(worker: Worker): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    worker.onmessage = (event) => {
-      if (event.data?.type === "error") {
-        reject(new Error(`Cannot encode in a Worker: ${event.data.message}`));
-      } else resolve(event.data);
-    };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      reject(new Error(`Cannot encode in a Worker: ${event.message}`));
-    };
-  });
 }

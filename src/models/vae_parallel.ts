@@ -18,6 +18,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendName } from "./backend/mod.ts";
 import type { ConvVAE, VAEEncoding, VAELosses } from "./vae.ts";
+import { createPool, type WorkerPool } from "../pool/mod.ts";
 
 /** Options of {@linkcode ParallelVAETrainer.create}. */
 export interface ParallelVAETrainerOptions {
@@ -27,20 +28,37 @@ export interface ParallelVAETrainerOptions {
   backend?: BackendName;
 }
 
-interface StepReply {
-  type: "grads";
-  grads: Float32Array[];
-  losses: VAELosses;
-}
+/** The methods of a {@linkcode ParallelVAETrainer} helper Worker (vae_worker.ts). */
+export type VAEWorkerMethods = {
+  init: {
+    payload: { backend: BackendName; zSize: number; klTolerance: number };
+    result: void;
+  };
+  /** The gradients of a share of the batch, with these weights and noise. */
+  step: {
+    payload: {
+      weights: Float32Array[];
+      x: Float32Array;
+      eps: Float32Array;
+      batch: number;
+    };
+    result: { grads: Float32Array[]; losses: VAELosses };
+  };
+  /** Encodes a share of the batch (with new weights, or those of the last call). */
+  encode: {
+    payload: { weights: Float32Array[] | undefined; x: Float32Array; batch: number };
+    result: { mu: Float32Array; logvar: Float32Array };
+  };
+};
 
 /** Splits VAE training steps (and encoding) across the main thread and helper Workers. */
 export class ParallelVAETrainer {
   readonly #vae: ConvVAE;
-  readonly #helpers: Worker[];
+  readonly #helpers: WorkerPool<VAEWorkerMethods>;
   // The VAE step whose weights the helpers hold (-1: unknown).
   #syncedStep = -1;
 
-  private constructor(vae: ConvVAE, helpers: Worker[]) {
+  private constructor(vae: ConvVAE, helpers: WorkerPool<VAEWorkerMethods>) {
     this.#vae = vae;
     this.#helpers = helpers;
   }
@@ -54,25 +72,12 @@ export class ParallelVAETrainer {
     if (!Number.isInteger(workers) || workers < 1) {
       throw new RangeError(`Cannot start VAE trainer: workers must be >= 1, got ${workers}`);
     }
-    const helpers: Worker[] = [];
-    try {
-      for (let i = 1; i < workers; i++) {
-        const worker = new Worker(new URL("./vae_worker.ts", import.meta.url).href, {
-          type: "module",
-        });
-        helpers.push(worker);
-        worker.postMessage({
-          type: "init",
-          backend: options.backend ?? "wasm",
-          zSize: vae.zSize,
-          klTolerance: vae.klTolerance,
-        });
-        await reply(worker, "ready");
-      }
-    } catch (error) {
-      for (const worker of helpers) worker.terminate();
-      throw error;
-    }
+    const helpers = await createPool<VAEWorkerMethods>(
+      new URL("./vae_worker.ts", import.meta.url),
+      { backend: options.backend ?? "wasm", zSize: vae.zSize, klTolerance: vae.klTolerance },
+      workers - 1,
+      { context: "Cannot train VAE in parallel" },
+    );
     return new ParallelVAETrainer(vae, helpers);
   }
 
@@ -96,7 +101,7 @@ export class ParallelVAETrainer {
   ): Promise<{ grads: tf.Tensor[]; losses: VAELosses }> {
     const vae = this.#vae;
     const batch = x.shape[0];
-    const shares = this.#helpers.length + 1;
+    const shares = this.#helpers.size + 1;
     if (batch < shares) {
       throw new RangeError(`Cannot split a batch of ${batch} across ${shares} threads`);
     }
@@ -106,16 +111,14 @@ export class ParallelVAETrainer {
     this.#syncedStep = vae.step;
     const xData = x.dataSync() as Float32Array;
     const epsData = eps.dataSync() as Float32Array;
-    const pending = this.#helpers.map((worker, i) => {
+    const pending = Array.from({ length: shares - 1 }, (_, i) => {
       const [from, to] = [bounds[i + 1], bounds[i + 2]];
-      worker.postMessage({
-        type: "step",
+      return this.#helpers.request("step", {
         weights,
         x: xData.slice(from * frame, to * frame),
         eps: epsData.slice(from * vae.zSize, to * vae.zSize),
         batch: to - from,
-      });
-      return reply(worker, "grads") as Promise<StepReply>;
+      }, { worker: i });
     });
     const mainX = tf.slice(x, [0, 0, 0, 0], [bounds[1], 64, 64, 3]);
     const mainEps = tf.slice(eps, [0, 0], [bounds[1], vae.zSize]);
@@ -149,22 +152,17 @@ export class ParallelVAETrainer {
   async encode(x: tf.Tensor4D): Promise<VAEEncoding> {
     const vae = this.#vae;
     const batch = x.shape[0];
-    const shares = Math.min(batch, this.#helpers.length + 1);
+    const shares = Math.min(batch, this.#helpers.size + 1);
     const bounds = Array.from({ length: shares + 1 }, (_, i) => Math.round((i * batch) / shares));
     const frame = 64 * 64 * 3;
     const weights = this.#syncedStep === vae.step
       ? undefined
       : vae.trainableWeights.map((v) => v.dataSync() as Float32Array);
     const xData = shares > 1 ? x.dataSync() as Float32Array : undefined;
-    const pending = this.#helpers.slice(0, shares - 1).map((worker, i) => {
+    const pending = Array.from({ length: shares - 1 }, (_, i) => {
       const [from, to] = [bounds[i + 1], bounds[i + 2]];
-      worker.postMessage({
-        type: "encode",
-        weights,
-        x: xData!.slice(from * frame, to * frame),
-        batch: to - from,
-      });
-      return reply(worker, "encoded") as Promise<{ mu: Float32Array; logvar: Float32Array }>;
+      const x = xData!.slice(from * frame, to * frame);
+      return this.#helpers.request("encode", { weights, x, batch: to - from }, { worker: i });
     });
     if (shares > 1) this.#syncedStep = vae.step;
     const mainX = shares > 1 ? tf.slice(x, [0, 0, 0, 0], [bounds[1], 64, 64, 3]) : x;
@@ -185,20 +183,6 @@ export class ParallelVAETrainer {
 
   /** Stops the helper Workers. */
   close(): void {
-    for (const worker of this.#helpers) worker.terminate();
+    this.#helpers.close();
   }
-}
-
-function reply(worker: Worker, type: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    worker.onmessage = (event) => {
-      if (event.data?.type === "error") reject(new Error(event.data.message));
-      else if (event.data?.type === type) resolve(event.data);
-      else reject(new Error(`Cannot train VAE in parallel: unexpected reply ${event.data?.type}`));
-    };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      reject(new Error(`Cannot train VAE in parallel: worker failed: ${event.message}`));
-    };
-  });
 }

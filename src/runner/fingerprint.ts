@@ -43,7 +43,10 @@ const DYNAMIC_IMPORT = /\bimport\s*\(\s*["']([^"'\n]+)["']\s*\)/g;
 const MODULE_URL =
   /\bnew\s+URL\s*\(\s*["'](\.\.?\/[^"'\n]+\.[cm]?[jt]sx?)["']\s*,\s*import\.meta\.url\s*\)/g;
 // Part of every memo entry's key: entries made by an older scanImports() are rescanned.
-const SCAN_VERSION = 2;
+const SCAN_VERSION = 3;
+// Comment lines (JSDoc examples such as `new URL("./my_worker.ts", import.meta.url)`) name no
+// module the code loads: they are blanked, keeping line structure, before scanning.
+const COMMENT_LINE = /^[ \t]*(?:\/\/|\/\*|\*).*$/gm;
 
 /**
  * Lists the import specifiers of a module's source, skipping type-only imports: static imports
@@ -53,7 +56,8 @@ const SCAN_VERSION = 2;
  * @param source TypeScript or JavaScript source.
  * @returns Specifiers (duplicates removed).
  */
-export function scanImports(source: string): string[] {
+export function scanImports(text: string): string[] {
+  const source = text.replace(COMMENT_LINE, "");
   const found = new Set<string>();
   for (const m of source.matchAll(STATIC_IMPORT)) {
     if (m[2]) continue;

@@ -8,37 +8,23 @@
  * @module
  */
 
+import { type JobMethod, startJobs } from "../pool/mod.ts";
 import {
   ControllerDriver,
   type DriverConfig,
   type EpisodeJob,
   type EpisodeOutcome,
 } from "./agent.ts";
+import { type EpisodeBatch, EpisodePool } from "./episode_pool.ts";
 
-interface WorkerReply {
-  type: "ready" | "done" | "error" | "episode";
-  id?: number;
-  outcomes?: EpisodeOutcome[];
-  message?: string;
-}
+/** The methods of a driver Worker (see agent_worker.ts); `run` emits once per ended episode. */
+export type DriverWorkerMethods = {
+  init: { payload: DriverConfig; result: void };
+  run: JobMethod<EpisodeJob, EpisodeOutcome, EpisodeBatch, void>;
+};
 
 /** A pool of drivers: one in-thread driver, or `workers` Workers. */
-export class DriverPool {
-  #local: ControllerDriver | undefined;
-  #workers: Worker[];
-  #signal: AbortSignal | undefined;
-  #nextId = 0;
-
-  private constructor(
-    local: ControllerDriver | undefined,
-    workers: Worker[],
-    signal?: AbortSignal,
-  ) {
-    this.#local = local;
-    this.#workers = workers;
-    this.#signal = signal;
-  }
-
+export class DriverPool extends EpisodePool<EpisodeJob, EpisodeOutcome> {
   /**
    * Starts the drivers (loads the models in every Worker).
    *
@@ -49,111 +35,26 @@ export class DriverPool {
     config: DriverConfig,
     options: { workers: number; signal?: AbortSignal },
   ): Promise<DriverPool> {
-    if (options.workers <= 1) {
-      return new DriverPool(await ControllerDriver.create(config), [], options.signal);
-    }
-    const url = new URL("./agent_worker.ts", import.meta.url).href;
-    const workers = Array.from(
-      { length: options.workers },
-      () => new Worker(url, { type: "module" }),
-    );
-    const pool = new DriverPool(undefined, workers, options.signal);
-    try {
-      await Promise.all(workers.map((w) => pool.#request(w, { type: "init", config }, "ready")));
-    } catch (error) {
-      pool.close();
-      throw error;
-    }
-    return pool;
-  }
-
-  /** Number of drivers running episodes in parallel. */
-  get size(): number {
-    return this.#local ? 1 : this.#workers.length;
-  }
-
-  /**
-   * Runs all jobs; outcomes in job order. `onEpisode` is called each time an episode ends, in
-   * any worker (with the count so far).
-   */
-  async run(
-    candidates: readonly ArrayLike<number>[],
-    jobs: readonly EpisodeJob[],
-    options: { noProgressSteps?: number; onEpisode?: (ended: number) => void } = {},
-  ): Promise<EpisodeOutcome[]> {
-    const { noProgressSteps, onEpisode } = options;
-    if (this.#local) {
-      return await this.#local.run(candidates, jobs, {
-        signal: this.#signal,
-        noProgressSteps,
-        onEpisode,
-      });
-    }
-    let ended = 0;
-    const onReply = onEpisode && ((reply: WorkerReply) => {
-      if (reply.type === "episode") onEpisode(++ended);
+    const jobs = await startJobs<EpisodeJob, EpisodeOutcome, EpisodeBatch, void>({
+      workers: options.workers,
+      local: async () => {
+        const driver = await ControllerDriver.create(config);
+        return {
+          run: (jobs, { shared, signal, onProgress }) =>
+            driver.run(shared.candidates, jobs, {
+              signal,
+              noProgressSteps: shared.noProgressSteps,
+              onEpisode: onProgress && (() => onProgress()),
+            }),
+          close: () => driver.close(),
+        };
+      },
+      url: new URL("./agent_worker.ts", import.meta.url),
+      init: config,
+      method: "run",
+      dealing: "round-robin",
+      context: "Cannot run controller episodes",
     });
-    const packed = candidates.map((c) => Float32Array.from(c));
-    const W = this.#workers.length;
-    const parts = this.#workers.map((_, w) => jobs.filter((_, i) => i % W === w));
-    const results = await Promise.all(
-      this.#workers.map((worker, w) =>
-        parts[w].length === 0 ? Promise.resolve([]) : this.#request(
-          worker,
-          {
-            type: "run",
-            id: this.#nextId++,
-            candidates: packed,
-            jobs: parts[w],
-            noProgressSteps,
-            progress: onEpisode !== undefined,
-          },
-          "done",
-          onReply,
-        ).then((reply) => reply.outcomes!)
-      ),
-    );
-    return jobs.map((_, i) => results[i % W][Math.floor(i / W)]);
-  }
-
-  /** Stops the workers (or frees the in-thread driver). */
-  close(): void {
-    for (const worker of this.#workers) worker.terminate();
-    this.#workers = [];
-    this.#local?.close();
-    this.#local = undefined;
-  }
-
-  #request(
-    worker: Worker,
-    message: unknown,
-    expect: "ready" | "done",
-    onProgress?: (reply: WorkerReply) => void,
-  ): Promise<WorkerReply> {
-    return new Promise<WorkerReply>((resolve, reject) => {
-      const signal = this.#signal;
-      const onAbort = () => finish(() => reject(signal!.reason));
-      const finish = (action: () => void) => {
-        worker.onmessage = null;
-        worker.onerror = null;
-        signal?.removeEventListener("abort", onAbort);
-        action();
-      };
-      worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-        const reply = event.data;
-        if (reply.type === "episode") onProgress?.(reply);
-        else if (reply.type === expect) finish(() => resolve(reply));
-        else finish(() => reject(new Error(`Cannot run controller episodes: ${reply.message}`)));
-      };
-      worker.onerror = (event) => {
-        event.preventDefault();
-        finish(() =>
-          reject(new Error(`Cannot run controller episodes: a worker failed: ${event.message}`))
-        );
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      worker.postMessage(message);
-    });
+    return new DriverPool(jobs, options.signal);
   }
 }

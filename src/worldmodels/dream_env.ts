@@ -37,6 +37,8 @@ import { MdnRnn, type MixtureParams, sampleMixture } from "../models/mdn_rnn.ts"
 import { ACTIONS, controllerActions, type ControllerInputs } from "../models/controller.ts";
 import { createRng, type Rng } from "../random/mod.ts";
 import type { EpisodeJob, EpisodeOutcome } from "./agent.ts";
+import { type JobMethod, startJobs } from "../pool/mod.ts";
+import { type EpisodeBatch, EpisodePool } from "./episode_pool.ts";
 
 /** Settings of a {@linkcode DreamEnv}, JSON-safe (sent to Workers as is). */
 export interface DreamConfig {
@@ -264,105 +266,38 @@ export class DreamEnv {
   }
 }
 
-interface WorkerReply {
-  type: "ready" | "done" | "error";
-  outcomes?: DreamOutcome[];
-  message?: string;
-}
+/** The methods of a dream Worker (see dream_worker.ts). */
+export type DreamWorkerMethods = {
+  init: { payload: DreamConfig; result: void };
+  run: JobMethod<DreamJob, DreamOutcome, EpisodeBatch, void>;
+};
 
 /**
  * Dream episodes across Workers (job i to worker i mod W), each with its own
  * {@linkcode DreamEnv}; with one worker, in the calling thread. Outcomes come back in job order
- * and do not depend on the worker count.
+ * and do not depend on the worker count. `noProgressSteps` does not apply to dreams, and
+ * `onEpisode` is not called (every dream episode lasts `maxSteps`).
  */
-export class DreamPool {
-  #local: DreamEnv | undefined;
-  #workers: Worker[];
-  #signal: AbortSignal | undefined;
-
-  private constructor(local: DreamEnv | undefined, workers: Worker[], signal?: AbortSignal) {
-    this.#local = local;
-    this.#workers = workers;
-    this.#signal = signal;
-  }
-
+export class DreamPool extends EpisodePool<DreamJob, DreamOutcome> {
   /** Starts the dreams (loads the models in every Worker). */
   static async create(
     config: DreamConfig,
     options: { workers: number; signal?: AbortSignal },
   ): Promise<DreamPool> {
-    if (options.workers <= 1) {
-      return new DreamPool(await DreamEnv.create(config), [], options.signal);
-    }
-    const url = new URL("./dream_worker.ts", import.meta.url).href;
-    const workers = Array.from(
-      { length: options.workers },
-      () => new Worker(url, { type: "module" }),
-    );
-    const pool = new DreamPool(undefined, workers, options.signal);
-    try {
-      await Promise.all(workers.map((w) => pool.#request(w, { type: "init", config }, "ready")));
-    } catch (error) {
-      pool.close();
-      throw error;
-    }
-    return pool;
-  }
-
-  /** Number of threads dreaming in parallel. */
-  get size(): number {
-    return this.#local ? 1 : this.#workers.length;
-  }
-
-  /** Runs all jobs; outcomes in job order. */
-  async run(
-    candidates: readonly ArrayLike<number>[],
-    jobs: readonly DreamJob[],
-  ): Promise<DreamOutcome[]> {
-    if (this.#local) return await this.#local.run(candidates, jobs, { signal: this.#signal });
-    const packed = candidates.map((c) => Float32Array.from(c));
-    const W = this.#workers.length;
-    const parts = this.#workers.map((_, w) => jobs.filter((_, i) => i % W === w));
-    const results = await Promise.all(
-      this.#workers.map((worker, w) =>
-        parts[w].length === 0
-          ? Promise.resolve([])
-          : this.#request(worker, { type: "run", candidates: packed, jobs: parts[w] }, "done")
-            .then((reply) => reply.outcomes!)
-      ),
-    );
-    return jobs.map((_, i) => results[i % W][Math.floor(i / W)]);
-  }
-
-  /** Stops the Workers. */
-  close(): void {
-    for (const worker of this.#workers) worker.terminate();
-    this.#workers = [];
-    this.#local = undefined;
-  }
-
-  #request(worker: Worker, message: unknown, expect: "ready" | "done"): Promise<WorkerReply> {
-    return new Promise<WorkerReply>((resolve, reject) => {
-      const signal = this.#signal;
-      const onAbort = () => finish(() => reject(signal!.reason));
-      const finish = (action: () => void) => {
-        worker.onmessage = null;
-        worker.onerror = null;
-        signal?.removeEventListener("abort", onAbort);
-        action();
-      };
-      worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-        const reply = event.data;
-        if (reply.type === expect) finish(() => resolve(reply));
-        else finish(() => reject(new Error(`Cannot dream: ${reply.message}`)));
-      };
-      worker.onerror = (event) => {
-        event.preventDefault();
-        finish(() => reject(new Error(`Cannot dream: a worker failed: ${event.message}`)));
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      worker.postMessage(message);
+    const jobs = await startJobs<DreamJob, DreamOutcome, EpisodeBatch, void>({
+      workers: options.workers,
+      local: async () => {
+        const dream = await DreamEnv.create(config);
+        return {
+          run: (jobs, { shared, signal }) => dream.run(shared.candidates, jobs, { signal }),
+        };
+      },
+      url: new URL("./dream_worker.ts", import.meta.url),
+      init: config,
+      method: "run",
+      dealing: "round-robin",
+      context: "Cannot dream",
     });
+    return new DreamPool(jobs, options.signal);
   }
 }

@@ -8,6 +8,7 @@
 import type { BackendName } from "../models/backend/mod.ts";
 import type { ConvVAE } from "../models/vae.ts";
 import { encodeFrames as encodeWithEngine } from "../models/vae_encode.ts";
+import { createPool, type WorkerPool } from "../pool/mod.ts";
 
 /** The latents of one episode: `length * zSize` values each. */
 export interface EpisodeLatents {
@@ -41,80 +42,54 @@ export function encodeFrames(
   return { mu, logvar };
 }
 
-/** Messages an encoder Worker accepts. */
-export type EncoderRequest =
-  | { type: "init"; backend: BackendName; vae: string; rollouts: string; batchSize: number }
-  | { type: "episode"; episode: number };
-
-/** Messages an encoder Worker sends. */
-export type EncoderReply =
-  | { type: "ready" }
-  | { type: "latents"; episode: number; mu: Float32Array; logvar: Float32Array }
-  | { type: "error"; message: string };
-
-function request(worker: Worker, message: EncoderRequest): Promise<EncoderReply> {
-  return new Promise((resolve, reject) => {
-    worker.onmessage = (event: MessageEvent<EncoderReply>) => {
-      if (event.data.type === "error") {
-        reject(new Error(`Cannot encode in a Worker: ${event.data.message}`));
-      } else resolve(event.data);
-    };
-    worker.onerror = (event) => {
-      event.preventDefault();
-      reject(new Error(`Cannot encode in a Worker: it failed: ${event.message}`));
-    };
-    worker.postMessage(message);
-  });
+/** What an encoder Worker loads. */
+export interface EncoderSetup {
+  /** tfjs backend of the Worker. */
+  backend: BackendName;
+  /** Directory of the VAE. */
+  vae: string;
+  /** Directory of the rollouts. */
+  rollouts: string;
+  /** Frames encoded at once. */
+  batchSize: number;
 }
+
+/** The methods of an encoder Worker (see encode_worker.ts): `episode` encodes one episode. */
+export type EncoderMethods = {
+  init: { payload: EncoderSetup; result: void };
+  episode: { payload: number; result: EpisodeLatents };
+};
 
 /** Workers encoding whole episodes, each handed out round-robin and run one at a time. */
 export class EncoderPool {
-  readonly #workers: Worker[];
-  readonly #queues: Promise<unknown>[];
+  readonly #workers: WorkerPool<EncoderMethods>;
 
-  private constructor(workers: Worker[]) {
+  private constructor(workers: WorkerPool<EncoderMethods>) {
     this.#workers = workers;
-    this.#queues = workers.map(() => Promise.resolve());
   }
 
   /** Starts `count` Workers, each loading the VAE and opening the rollouts. */
-  static async start(
-    count: number,
-    options: { backend: BackendName; vae: string; rollouts: string; batchSize: number },
-  ): Promise<EncoderPool> {
-    const url = new URL("./encode_worker.ts", import.meta.url).href;
-    const workers = Array.from({ length: count }, () => new Worker(url, { type: "module" }));
-    try {
-      await Promise.all(workers.map((w) => request(w, { type: "init", ...options })));
-    } catch (error) {
-      for (const worker of workers) worker.terminate();
-      throw error;
-    }
-    return new EncoderPool(workers);
+  static async start(count: number, options: EncoderSetup): Promise<EncoderPool> {
+    const url = new URL("./encode_worker.ts", import.meta.url);
+    return new EncoderPool(
+      await createPool<EncoderMethods>(url, options, count, {
+        context: "Cannot encode in a Worker",
+      }),
+    );
   }
 
   /** Number of Workers. */
   get size(): number {
-    return this.#workers.length;
+    return this.#workers.size;
   }
 
-  /** Encodes episode `episode` in the next Worker's queue. */
+  /** Encodes episode `episode` in the queue of Worker `episode` mod size. */
   encode(episode: number): Promise<EpisodeLatents> {
-    const i = episode % this.#workers.length;
-    const result = this.#queues[i].then(() =>
-      request(this.#workers[i], { type: "episode", episode })
-    ).then((reply) => {
-      if (reply.type !== "latents" || reply.episode !== episode) {
-        throw new Error(`Cannot encode episode ${episode}: unexpected reply ${reply.type}`);
-      }
-      return { mu: reply.mu, logvar: reply.logvar };
-    });
-    this.#queues[i] = result.catch(() => {});
-    return result;
+    return this.#workers.request("episode", episode, { worker: episode % this.size });
   }
 
   /** Stops the Workers. */
   close(): void {
-    for (const worker of this.#workers) worker.terminate();
+    this.#workers.close();
   }
 }

@@ -141,7 +141,7 @@ Deno.test("encodeFrames() follows the weights through a training step", async ()
   }
 });
 
-Deno.test("ParallelEncoder with 2 workers equals one engine bit for bit", async () => {
+Deno.test("ParallelEncoder with 2 workers equals one engine bit for bit, also for concurrent calls", async () => {
   await initBackend({ backend: "wasm" });
   const vae = vaeWithBiases(7);
   const weights = encoderWeights(vae);
@@ -154,6 +154,11 @@ Deno.test("ParallelEncoder with 2 workers equals one engine bit for bit", async 
     assert.deepEqual(got.logvar, want.logvar);
     const one = await parallel.encode(frames.slice(0, FRAME), 1);
     assert.deepEqual(one.mu, want.mu.slice(0, 32));
+    // Concurrent calls share the helper; each gets its own reply.
+    const other = noiseFrames(5, 8);
+    const [a, b] = await Promise.all([parallel.encode(frames, 9), parallel.encode(other, 5)]);
+    assert.deepEqual(a.mu, want.mu);
+    assert.deepEqual(b.mu, EncoderEngine.fromWeights(weights).encode(other, 5).mu);
   } finally {
     parallel.close();
     vae.dispose();

@@ -25,6 +25,20 @@ const m = await import("./lazy.ts");
   ]);
 });
 
+Deno.test("scanImports() ignores modules named in comment lines (JSDoc examples)", () => {
+  const source = `/**
+ * \`\`\`ts
+ * import { x } from "./example.ts";
+ * const pool = await createPool(new URL("./my_worker.ts", import.meta.url), {}, 4);
+ * \`\`\`
+ */
+// import { old } from "./old.ts";
+import { a } from "./a.ts";
+const w = new Worker(new URL("./w.ts", import.meta.url), { type: "module" });
+`;
+  assertEquals(scanImports(source), ["./a.ts", "./w.ts"]);
+});
+
 Deno.test("CodeFingerprinter.fingerprint() follows local imports, maps bare ones to package versions", async () => {
   await using p = await tempProject({
     "stage/main.ts":

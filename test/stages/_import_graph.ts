@@ -64,7 +64,9 @@ export async function importGraph(root: string): Promise<ImportGraph> {
       const deps = (m.dependencies ?? [])
         .flatMap((d) => d.code && d.code.specifier.startsWith("file:") ? [d.code.specifier] : [])
         .map((s) => fromFileUrl(s));
-      for (const w of Deno.readTextFileSync(path).matchAll(WORKER_URL)) {
+      // Comment lines (JSDoc examples) load nothing.
+      const code = Deno.readTextFileSync(path).replace(/^\s*(?:\/\/|\/\*|\*).*$/gm, "");
+      for (const w of code.matchAll(WORKER_URL)) {
         deps.push(fromFileUrl(new URL(w[1], m.specifier)));
       }
       graph.set(path, deps);

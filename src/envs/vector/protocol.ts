@@ -1,5 +1,5 @@
 /**
- * Messages and shared-memory layout between {@link VectorEnv} and its Workers.
+ * Worker methods and shared-memory layout between {@link VectorEnv} and its Workers.
  *
  * @module
  */
@@ -14,26 +14,29 @@ export interface SharedLayout {
   obsSize: number;
 }
 
-/** Requests from the main thread. */
-export type WorkerRequest =
-  | {
-    type: "init";
-    layout: SharedLayout;
-    buffer: SharedArrayBuffer;
-    start: number;
-    count: number;
-    observation: ObservationKind;
-    maxSteps: number;
-  }
-  | { type: "reset"; seeds: (number | null)[] }
-  | { type: "step" }
-  | { type: "close" };
+/** What a Worker is set up with: its slice of the environments and their options. */
+export interface VectorWorkerInit {
+  /** Sizes of the shared arrays. */
+  layout: SharedLayout;
+  /** The shared memory. */
+  buffer: SharedArrayBuffer;
+  /** First environment of the slice. */
+  start: number;
+  /** Environments in the slice. */
+  count: number;
+  /** Observation format. */
+  observation: ObservationKind;
+  /** Truncation limit. */
+  maxSteps: number;
+}
 
-/** Replies from a Worker. */
-export type WorkerReply =
-  | { type: "ready" }
-  | { type: "done" }
-  | { type: "error"; message: string };
+/** The methods of a {@link VectorEnv} Worker; all data goes through the shared memory. */
+export type VectorWorkerMethods = {
+  init: { payload: VectorWorkerInit; result: void };
+  reset: { payload: (number | null)[]; result: void };
+  step: { payload: undefined; result: void };
+  close: { payload: undefined; result: void };
+};
 
 /** Typed views over the one SharedArrayBuffer that holds all batched data. */
 export class SharedViews {

@@ -12,12 +12,8 @@
  */
 
 import { type ObservationKind, validateAction } from "../car_racing/mod.ts";
-import {
-  type SharedLayout,
-  SharedViews,
-  type WorkerReply,
-  type WorkerRequest,
-} from "./protocol.ts";
+import { createPool, type WorkerPool } from "../../pool/mod.ts";
+import { type SharedLayout, SharedViews, type VectorWorkerMethods } from "./protocol.ts";
 
 /** Options of {@link VectorEnv.create}. */
 export interface VectorEnvOptions {
@@ -72,11 +68,6 @@ export interface VectorStepResult extends VectorResetResult {
   done: Uint8Array;
 }
 
-interface Pending {
-  resolve: () => void;
-  reject: (e: Error) => void;
-}
-
 /**
  * N CarRacing environments across Workers.
  *
@@ -99,8 +90,7 @@ export class VectorEnv {
   readonly observationSize: number;
   /** Observation shape [height, width, channels]. */
   readonly observationShape: readonly [number, number, number];
-  #workers: Worker[];
-  #pending: (Pending | undefined)[];
+  #pool: WorkerPool<VectorWorkerMethods>;
   #views: SharedViews;
   #busy = false;
   #resetDone = false;
@@ -108,24 +98,16 @@ export class VectorEnv {
 
   private constructor(
     n: number,
-    workers: Worker[],
+    pool: WorkerPool<VectorWorkerMethods>,
     views: SharedViews,
     shape: readonly [number, number, number],
   ) {
     this.n = n;
-    this.workers = workers.length;
-    this.#workers = workers;
+    this.workers = pool.size;
+    this.#pool = pool;
     this.#views = views;
     this.observationShape = shape;
     this.observationSize = shape[0] * shape[1] * shape[2];
-    this.#pending = workers.map(() => undefined);
-    workers.forEach((w, k) => {
-      w.onmessage = (e: MessageEvent<WorkerReply>) => this.#reply(k, e.data);
-      w.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        this.#reply(k, { type: "error", message: e.message });
-      };
-    });
   }
 
   /**
@@ -154,28 +136,17 @@ export class VectorEnv {
     }
     const layout: SharedLayout = { n, obsSize: shape[0] * shape[1] * shape[2] };
     const buffer = new SharedArrayBuffer(SharedViews.byteLength(layout));
-    const url = new URL("./worker.ts", import.meta.url).href;
-    const workers: Worker[] = [];
-    for (let k = 0; k < count; k++) workers.push(new Worker(url, { type: "module" }));
-    const venv = new VectorEnv(n, workers, new SharedViews(layout, buffer), shape);
-    try {
-      await venv.#all((k) => {
-        const [start, end] = venv.#slice(k);
-        return {
-          type: "init",
-          layout,
-          buffer,
-          start,
-          count: end - start,
-          observation,
-          maxSteps: options.maxSteps ?? 1000,
-        };
-      });
-    } catch (e) {
-      for (const w of workers) w.terminate();
-      throw e;
-    }
-    return venv;
+    const maxSteps = options.maxSteps ?? 1000;
+    const pool = await createPool<VectorWorkerMethods>(
+      new URL("./worker.ts", import.meta.url),
+      (k) => {
+        const [start, end] = slice(n, count, k);
+        return { layout, buffer, start, count: end - start, observation, maxSteps };
+      },
+      count,
+      { context: (k) => `Worker ${k} failed` },
+    );
+    return new VectorEnv(n, pool, new SharedViews(layout, buffer), shape);
   }
 
   /**
@@ -190,8 +161,10 @@ export class VectorEnv {
       throw new RangeError(`Cannot reset: got ${seeds.length} seeds for ${this.n} environments`);
     }
     await this.#all((k) => {
-      const [start, end] = this.#slice(k);
-      return { type: "reset", seeds: seeds.slice(start, end).map((s) => s ?? null) };
+      const [start, end] = slice(this.n, this.workers, k);
+      return this.#pool.request("reset", seeds.slice(start, end).map((s) => s ?? null), {
+        worker: k,
+      });
     });
     this.#resetDone = true;
     return { observations: this.#views.obs.slice(), info: this.#info() };
@@ -222,7 +195,7 @@ export class VectorEnv {
       staged.set(validateAction(action as ArrayLike<number>), i * 3);
     }
     a.set(staged);
-    await this.#all(() => ({ type: "step" }));
+    await this.#all((k) => this.#pool.request("step", undefined, { worker: k }));
     const v = this.#views;
     const done = new Uint8Array(this.n);
     for (let i = 0; i < this.n; i++) done[i] = v.terminated[i] | v.truncated[i];
@@ -240,18 +213,13 @@ export class VectorEnv {
   async close(): Promise<void> {
     if (this.#closed) return;
     try {
-      if (!this.#busy) await this.#all(() => ({ type: "close" }));
+      if (!this.#busy) {
+        await this.#all((k) => this.#pool.request("close", undefined, { worker: k }));
+      }
     } finally {
-      for (const w of this.#workers) w.terminate();
+      this.#pool.close();
       this.#closed = true;
     }
-  }
-
-  #slice(k: number): [number, number] {
-    const per = Math.floor(this.n / this.workers);
-    const extra = this.n % this.workers;
-    const start = k * per + Math.min(k, extra);
-    return [start, start + per + (k < extra ? 1 : 0)];
   }
 
   #info(): VectorInfo {
@@ -272,18 +240,14 @@ export class VectorEnv {
     return out;
   }
 
-  async #all(make: (k: number) => WorkerRequest): Promise<void> {
+  async #all(call: (k: number) => Promise<void>): Promise<void> {
     if (this.#closed) throw new Error("Cannot use VectorEnv: it is closed");
     if (this.#busy) throw new Error("Cannot use VectorEnv: a reset or step is still running");
     this.#busy = true;
     try {
-      const replies = this.#workers.map((w, k) =>
-        new Promise<void>((resolve, reject) => {
-          this.#pending[k] = { resolve, reject };
-          w.postMessage(make(k));
-        })
+      const results = await Promise.allSettled(
+        Array.from({ length: this.workers }, (_, k) => call(k)),
       );
-      const results = await Promise.allSettled(replies);
       const failed = results.find((r) => r.status === "rejected") as
         | PromiseRejectedResult
         | undefined;
@@ -292,12 +256,12 @@ export class VectorEnv {
       this.#busy = false;
     }
   }
+}
 
-  #reply(k: number, msg: WorkerReply): void {
-    const p = this.#pending[k];
-    this.#pending[k] = undefined;
-    if (!p) return;
-    if (msg.type === "error") p.reject(new Error(`Worker ${k} failed: ${msg.message}`));
-    else p.resolve();
-  }
+/** Environments [start, end) of Worker `k` of `workers`: contiguous slices, sizes within 1. */
+function slice(n: number, workers: number, k: number): [number, number] {
+  const per = Math.floor(n / workers);
+  const extra = n % workers;
+  const start = k * per + Math.min(k, extra);
+  return [start, start + per + (k < extra ? 1 : 0)];
 }

@@ -1,27 +1,21 @@
 /**
  * Worker side of {@link VectorEnv}: owns a contiguous slice of the environments and steps
- * them in place on shared memory. Protocol (one request in flight at a time):
- * `init` -> `ready`, `reset` -> `done`, `step` -> `done`; any failure -> `error`.
+ * them in place on shared memory (methods: {@link VectorWorkerMethods}).
  *
  * @module
  */
 
 import { CarRacing } from "../car_racing/mod.ts";
-import type { WorkerReply, WorkerRequest } from "./protocol.ts";
-import { SharedViews } from "./protocol.ts";
-
-declare const self: {
-  onmessage: ((e: MessageEvent<WorkerRequest>) => void) | null;
-  postMessage(msg: WorkerReply): void;
-};
+import { serveWorker } from "../../pool/mod.ts";
+import { SharedViews, type VectorWorkerMethods } from "./protocol.ts";
 
 let envs: CarRacing[] = [];
 let views: SharedViews | undefined;
 let start = 0;
 let ended: boolean[] = [];
 
-async function handle(msg: WorkerRequest): Promise<void> {
-  if (msg.type === "init") {
+serveWorker<VectorWorkerMethods>({
+  async init(msg) {
     views = new SharedViews(msg.layout, msg.buffer);
     start = msg.start;
     envs = [];
@@ -29,14 +23,12 @@ async function handle(msg: WorkerRequest): Promise<void> {
       envs.push(await CarRacing.create({ observation: msg.observation, maxSteps: msg.maxSteps }));
     }
     ended = envs.map(() => false);
-    self.postMessage({ type: "ready" });
-    return;
-  }
-  const v = views!;
-  if (msg.type === "reset") {
+  },
+  reset(seeds) {
+    const v = views!;
     for (let k = 0; k < envs.length; k++) {
       const i = start + k;
-      const seed = msg.seeds[k];
+      const seed = seeds[k];
       const r = envs[k].reset(seed === null ? {} : { seed });
       v.obs.set(r.observation, i * v.layout.obsSize);
       v.rewards[i] = 0;
@@ -45,10 +37,9 @@ async function handle(msg: WorkerRequest): Promise<void> {
       v.writeInfo(i, r.info);
       ended[k] = false;
     }
-    self.postMessage({ type: "done" });
-    return;
-  }
-  if (msg.type === "step") {
+  },
+  step() {
+    const v = views!;
     for (let k = 0; k < envs.length; k++) {
       const i = start + k;
       // Ended episodes stay frozen until the next reset: reward 0, flags and observation kept.
@@ -65,18 +56,9 @@ async function handle(msg: WorkerRequest): Promise<void> {
       v.writeInfo(i, r.info);
       ended[k] = r.terminated || r.truncated;
     }
-    self.postMessage({ type: "done" });
-    return;
-  }
-  if (msg.type === "close") {
+  },
+  close() {
     for (const env of envs) env.close();
     envs = [];
-    self.postMessage({ type: "done" });
-  }
-}
-
-self.onmessage = (e: MessageEvent<WorkerRequest>) => {
-  handle(e.data).catch((err) => {
-    self.postMessage({ type: "error", message: err instanceof Error ? err.message : String(err) });
-  });
-};
+  },
+});

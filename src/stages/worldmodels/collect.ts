@@ -17,11 +17,12 @@
  * @module
  */
 
-import { CarRacing } from "../../envs/car_racing/mod.ts";
 import type { Episode } from "../../data/rollouts.ts";
 import { RolloutWriter } from "../../data/rollouts.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { collectEpisodeSeed, type EpisodeSpec, runEpisode } from "../../worldmodels/episode.ts";
+import type { JobPool } from "../../pool/mod.ts";
+import { collectEpisodePool, type CollectShared } from "../../worldmodels/collect_pool.ts";
+import { collectEpisodeSeed, type EpisodeSpec } from "../../worldmodels/episode.ts";
 import { POLICY_NAMES, type PolicyName } from "../../worldmodels/policies.ts";
 
 /** Parameters of `worldmodels/collect` (the `with:` keys). */
@@ -40,70 +41,6 @@ export interface CollectParams {
 
 /** Episodes a Worker may run ahead of the oldest one not yet written, per worker. */
 const AHEAD_PER_WORKER = 4;
-
-/** Runs `specs` on `count` Workers; `onEpisode` is called in completion order, serially. */
-function runInWorkers(
-  specs: EpisodeSpec[],
-  options: {
-    count: number;
-    maxSteps: number;
-    signal: AbortSignal;
-    written: () => number;
-    onEpisode: (spec: EpisodeSpec, data: Episode) => Promise<void>;
-  },
-): Promise<void> {
-  const url = new URL("../../worldmodels/collect_worker.ts", import.meta.url).href;
-  const workers = Array.from({ length: options.count }, () => new Worker(url, { type: "module" }));
-  const idle: Worker[] = [];
-  let next = 0;
-  let finished = 0;
-  let chain = Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    let failed = false;
-    const fail = (error: unknown) => {
-      if (!failed) reject(error);
-      failed = true;
-    };
-    // Hand out episodes in index order, at most a window ahead of what has been written, so
-    // a long episode cannot make finished later ones pile up in memory.
-    const dispatch = () => {
-      const limit = options.written() + AHEAD_PER_WORKER * options.count;
-      while (!failed && idle.length > 0 && next < specs.length && next < limit) {
-        idle.pop()!.postMessage({ maxSteps: options.maxSteps, spec: specs[next++] });
-      }
-    };
-    for (const worker of workers) {
-      worker.onmessage = (
-        event: MessageEvent<{ episode: number; data?: Episode; error?: string }>,
-      ) => {
-        const { episode, data, error } = event.data;
-        if (failed) return;
-        if (error !== undefined || data === undefined) {
-          fail(new Error(`Cannot collect episode ${episode}: ${error}`));
-          return;
-        }
-        idle.push(worker);
-        dispatch();
-        chain = chain.then(() => options.onEpisode(specs[episode], data)).then(() => {
-          finished++;
-          if (finished === specs.length) resolve();
-          else dispatch();
-        }).catch(fail);
-      };
-      worker.onerror = (event) => {
-        event.preventDefault();
-        fail(new Error(`Cannot collect episodes: a worker failed: ${event.message}`));
-      };
-      idle.push(worker);
-    }
-    options.signal.addEventListener("abort", () => fail(options.signal.reason), { once: true });
-    if (options.signal.aborted) fail(options.signal.reason);
-    if (specs.length === 0) resolve();
-    dispatch();
-  }).finally(() => {
-    for (const worker of workers) worker.terminate();
-  });
-}
 
 /** Runs the collection: the body of the stage, usable with any {@linkcode StageContext}. */
 export async function collect(ctx: StageContext<CollectParams>): Promise<void> {
@@ -149,27 +86,16 @@ export async function collect(ctx: StageContext<CollectParams>): Promise<void> {
       written++;
     }
   };
+  let pool: JobPool<EpisodeSpec, Episode, CollectShared> | undefined;
   try {
-    if (workers <= 1) {
-      const env = await CarRacing.create({ observation: "pixels64", maxSteps });
-      try {
-        for (const spec of specs) {
-          ctx.signal.throwIfAborted();
-          await onEpisode(spec, runEpisode(env, spec));
-        }
-      } finally {
-        env.close();
-      }
-    } else {
-      await runInWorkers(specs, {
-        count: Math.min(workers, Math.max(1, episodes)),
-        maxSteps,
-        signal: ctx.signal,
-        written: () => written,
-        onEpisode,
-      });
-    }
+    pool = await collectEpisodePool(Math.min(workers, Math.max(1, episodes)));
+    await pool.stream(specs, (data, i) => onEpisode(specs[i], data), {
+      shared: { maxSteps },
+      signal: ctx.signal,
+      ahead: AHEAD_PER_WORKER * pool.size,
+    });
   } finally {
+    pool?.close();
     // Always leave consistent files (what was written so far), then report.
     const index = await writer.close();
     if (index.episodes_count === episodes) {
