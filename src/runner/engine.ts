@@ -9,13 +9,7 @@
 import { dirname, fromFileUrl, join, toFileUrl } from "./path.ts";
 import { explainChange, KEY_VERSION, type KeyComponents, KeyMemo } from "./cache_key.ts";
 import { UsageError } from "./errors.ts";
-import {
-  type Experiment,
-  loadExperiment,
-  type MatrixValue,
-  type StageDef,
-  type StageMeta,
-} from "./experiment.ts";
+import { type Experiment, loadExperiment, type StageDef, type StageMeta } from "./experiment.ts";
 import { runShell, runTypeScript } from "./executor.ts";
 import { type CodeFingerprint, CodeFingerprinter } from "./fingerprint.ts";
 import { canonicalJson, type ContentHash, FileHashMemo, hashPath } from "./hash.ts";
@@ -24,59 +18,7 @@ import { collectEnvironment, type Environment } from "./environment.ts";
 import { type StageResultEntry, Store, writeFileAtomic } from "./store.ts";
 import type { StageModule } from "./stage.ts";
 import { recoverStaleRuns, RunFolder } from "./run_folder.ts";
-
-/** Final status of a stage in a run. `pending` only appears in dry runs. */
-export type StageStatus = "ran" | "cached" | "failed" | "blocked" | "interrupted" | "pending";
-
-/** One stage's outcome, as recorded in `run.json` and printed by `--json`. */
-export interface StageReport {
-  /** Stage name. */
-  name: string;
-  /** What happened. */
-  status: StageStatus;
-  /** `run` or `ts`. */
-  kind: "run" | "ts";
-  /** `uses:` of a TypeScript stage. */
-  uses?: string;
-  /** Cache key, or null when it could not be computed (dry run downstream of a change). */
-  key: string | null;
-  /** Why it ran, or why it did not. */
-  reason: string;
-  /** Seconds spent running (0 when cached). */
-  seconds: number;
-  /** Output name -> content hash, type and size. */
-  outputs: Record<string, ContentHash>;
-  /** Final value of each metric. */
-  metrics: Record<string, number>;
-  /** Facts the stage reported (e.g. a tfjs backend). */
-  facts: Record<string, unknown>;
-  /** Whether the stage declares itself deterministic. */
-  deterministic: boolean;
-  /** Code fingerprint of a TypeScript stage (files and npm versions), for diff and export. */
-  code?: CodeFingerprint;
-  /** Failure message. */
-  error?: string;
-  /** Matrix variants only: the declared stage this variant expands (`train`). */
-  base?: string;
-  /** Matrix variants only: matrix key -> this variant's value. */
-  matrix?: Record<string, MatrixValue>;
-}
-
-/** The outcome of one invocation. */
-export interface RunReport {
-  /** Experiment name. */
-  experiment: string;
-  /** Run number, or null for a dry run. */
-  run: number | null;
-  /** Absolute run folder, or null for a dry run. */
-  dir: string | null;
-  /** `succeeded`, `failed`, `interrupted`, or `dry-run`. */
-  status: "succeeded" | "failed" | "interrupted" | "dry-run";
-  /** Stages in execution order. */
-  stages: StageReport[];
-  /** Wall-clock seconds. */
-  seconds: number;
-}
+import type { RunReport, StageReport } from "./report.ts";
 
 /** Progress of a running stage. */
 export interface ProgressState {
