@@ -48,6 +48,8 @@ export interface RunObserver {
   stageLog?(name: string, message: string): void;
   /** The runner must wait for another process. */
   waiting?(message: string): void;
+  /** Something is amiss but the run goes on (a corrupt store entry read as a miss). */
+  warning?(message: string): void;
 }
 
 /** Options of {@linkcode runExperiment}. */
@@ -271,7 +273,10 @@ export async function runExperiment(file: string, options: RunOptions): Promise<
   } else if (options.force) {
     for (const s of experiment.stages) forced.add(s.name);
   }
-  const store = new Store(storeRoot);
+  const observer = options.observer;
+  const store = new Store(storeRoot, {
+    onWarning: observer?.warning ? (message) => observer.warning!(message) : undefined,
+  });
   trace("store opened");
   experiment.saveMemo?.();
   const engine = new Engine(experiment, store, catalog, options, forced, denoConfig);
