@@ -34,6 +34,17 @@ async function killedRun(file: string, runsDir: string, run: string): Promise<vo
   }
   child.kill("SIGKILL");
   await child.status;
+  // Recovery skips a run whose lock is held; the kernel frees a dead runner's lock, but a
+  // process forked by the runner may share it until it execs, so wait for that (bounded).
+  const lock = await Deno.open(join(runsDir, run, ".lock"), { read: true, write: true });
+  try {
+    for (let i = 0; !(await lock.tryLock(true)); i++) {
+      if (i === 400) throw new Error(`the lock of ${run} stays held after its runner was killed`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } finally {
+    lock.close();
+  }
 }
 
 Deno.test("loadRun() and listRuns() write nothing; recoverStaleRunsFor() marks a killed run interrupted", async () => {
