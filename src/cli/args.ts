@@ -38,7 +38,7 @@ export interface ParseArgsConfig<O extends Record<string, OptionSpec>> {
 }
 
 /**
- * Parses `--name value`, `--name=value`, `-x`, positionals and `--`.
+ * Parses `--name value`, `--name=value`, `-x`, `-x value`, `-xvalue`, positionals and `--`.
  *
  * @param config Arguments and the known options.
  * @returns Values and positionals.
@@ -73,6 +73,10 @@ export function parseArgs<O extends Record<string, OptionSpec>>(
     } else if (arg.startsWith("-") && arg.length === 2) {
       name = shorts.get(arg[1]);
       if (!name) throw new UsageError(`Cannot parse arguments: unknown option "${arg}"`);
+    } else if (arg.startsWith("-") && config.options[shorts.get(arg[1]) ?? ""]?.type === "string") {
+      // `-ofile.yaml`: a short option with its value attached.
+      name = shorts.get(arg[1]);
+      inline = arg.slice(2);
     }
     if (name === undefined) {
       if (config.allowPositionals === false) {

@@ -157,6 +157,10 @@ export class HumanReporter implements RunObserver {
     this.line(`  … ${message}`);
   }
 
+  warning(message: string): void {
+    this.line(`  warning: ${message}`);
+  }
+
   stageFinished(report: StageReport): void {
     this.#running.delete(report.name);
     this.#width = Math.max(this.#width, report.name.length);

@@ -12,7 +12,6 @@ import { UsageError } from "./errors.ts";
 import {
   type Experiment,
   loadExperiment,
-  type MatrixValue,
   type StageDef,
   type StageMeta,
 } from "./experiment/mod.ts";
@@ -24,59 +23,7 @@ import { collectEnvironment, type Environment } from "./environment.ts";
 import { type StageResultEntry, Store, writeFileAtomic } from "./store.ts";
 import type { StageModule } from "./stage.ts";
 import { recoverStaleRuns, RunFolder } from "./run_folder.ts";
-
-/** Final status of a stage in a run. `pending` only appears in dry runs. */
-export type StageStatus = "ran" | "cached" | "failed" | "blocked" | "interrupted" | "pending";
-
-/** One stage's outcome, as recorded in `run.json` and printed by `--json`. */
-export interface StageReport {
-  /** Stage name. */
-  name: string;
-  /** What happened. */
-  status: StageStatus;
-  /** `run` or `ts`. */
-  kind: "run" | "ts";
-  /** `uses:` of a TypeScript stage. */
-  uses?: string;
-  /** Cache key, or null when it could not be computed (dry run downstream of a change). */
-  key: string | null;
-  /** Why it ran, or why it did not. */
-  reason: string;
-  /** Seconds spent running (0 when cached). */
-  seconds: number;
-  /** Output name -> content hash, type and size. */
-  outputs: Record<string, ContentHash>;
-  /** Final value of each metric. */
-  metrics: Record<string, number>;
-  /** Facts the stage reported (e.g. a tfjs backend). */
-  facts: Record<string, unknown>;
-  /** Whether the stage declares itself deterministic. */
-  deterministic: boolean;
-  /** Code fingerprint of a TypeScript stage (files and npm versions), for diff and export. */
-  code?: CodeFingerprint;
-  /** Failure message. */
-  error?: string;
-  /** Matrix variants only: the declared stage this variant expands (`train`). */
-  base?: string;
-  /** Matrix variants only: matrix key -> this variant's value. */
-  matrix?: Record<string, MatrixValue>;
-}
-
-/** The outcome of one invocation. */
-export interface RunReport {
-  /** Experiment name. */
-  experiment: string;
-  /** Run number, or null for a dry run. */
-  run: number | null;
-  /** Absolute run folder, or null for a dry run. */
-  dir: string | null;
-  /** `succeeded`, `failed`, `interrupted`, or `dry-run`. */
-  status: "succeeded" | "failed" | "interrupted" | "dry-run";
-  /** Stages in execution order. */
-  stages: StageReport[];
-  /** Wall-clock seconds. */
-  seconds: number;
-}
+import type { RunReport, StageReport } from "./report.ts";
 
 /** Progress of a running stage. */
 export interface ProgressState {
@@ -106,6 +53,8 @@ export interface RunObserver {
   stageLog?(name: string, message: string): void;
   /** The runner must wait for another process. */
   waiting?(message: string): void;
+  /** Something is amiss but the run goes on (a corrupt store entry read as a miss). */
+  warning?(message: string): void;
 }
 
 /** Options of {@linkcode runExperiment}. */
@@ -356,7 +305,10 @@ export async function runExperiment(file: string, options: RunOptions): Promise<
   } else if (options.force) {
     for (const s of experiment.stages) forced.add(s.name);
   }
-  const store = new Store(storeRoot);
+  const observer = options.observer;
+  const store = new Store(storeRoot, {
+    onWarning: observer?.warning ? (message) => observer.warning!(message) : undefined,
+  });
   trace("store opened");
   experiment.saveMemo?.();
   const engine = new Engine(experiment, store, catalog, options, forced, denoConfig);

@@ -20,10 +20,15 @@ export {
   runExperiment,
   type RunObserver,
   type RunOptions,
+} from "./engine.ts";
+export {
+  runId,
+  runName,
+  type RunRecord,
   type RunReport,
   type StageReport,
   type StageStatus,
-} from "./engine.ts";
+} from "./report.ts";
 export {
   type Experiment,
   loadExperiment,
@@ -34,6 +39,6 @@ export {
 } from "./experiment/mod.ts";
 export type { ContentHash, Manifest } from "./hash.ts";
 export type { CodeFingerprint } from "./fingerprint.ts";
-export { listRuns, readRun, type RunSummary } from "./runs.ts";
-export type { RunRecord } from "./run_folder.ts";
+export { listRuns, type LoadedRun, loadRun, type RunSummary } from "./runs.ts";
+export { recoverStaleRunsFor } from "./run_folder.ts";
 export type { Environment } from "./environment.ts";

@@ -12,37 +12,10 @@
 import { dirname, join } from "./path.ts";
 import type { Environment } from "./environment.ts";
 import type { Experiment, StageDef } from "./experiment/mod.ts";
-import type { StageReport } from "./engine.ts";
+import { RUN_NUMBER, runId, type RunRecord, type StageReport } from "./report.ts";
 import type { StageResultEntry, Store } from "./store.ts";
 import { writeFileAtomic } from "./store.ts";
-
-/** The contents of `run.json`. */
-export interface RunRecord {
-  /** Experiment name. */
-  experiment: string;
-  /** Run number. */
-  run: number;
-  /** `running`, `succeeded`, `failed` or `interrupted`. */
-  status: "running" | "succeeded" | "failed" | "interrupted";
-  /** ISO start time. */
-  started: string;
-  /** ISO end time, or null while running. */
-  finished: string | null;
-  /** Wall-clock seconds. */
-  seconds: number;
-  /** The experiment file that was run. */
-  file: string;
-  /** Runner process. */
-  pid: number;
-  /** Machine name. */
-  host: string;
-  /** Machine and code versions (null until the run finishes). */
-  environment: Environment | null;
-  /** The resolved experiment (also in `config.yaml`). */
-  config: Record<string, unknown>;
-  /** Per-stage outcomes. */
-  stages: StageReport[];
-}
+import { experimentNames, referencedExperimentDir } from "./runs.ts";
 
 /** Options of {@linkcode RunFolder.create}. */
 export interface RunFolderOptions {
@@ -52,13 +25,7 @@ export interface RunFolderOptions {
   stages: () => StageReport[];
 }
 
-const NUMBER = /^\d{4,}$/;
 const WRITE_EVERY_MS = 1000;
-
-/** Pads a run number to four digits. */
-export function runId(n: number): string {
-  return String(n).padStart(4, "0");
-}
 
 /** One run folder being written by this process. */
 export class RunFolder {
@@ -112,7 +79,7 @@ export class RunFolder {
     Deno.mkdirSync(join(expDir, ".active"), { recursive: true });
     let next = 1;
     for (const entry of Deno.readDirSync(expDir)) {
-      if (entry.isDirectory && NUMBER.test(entry.name)) {
+      if (entry.isDirectory && RUN_NUMBER.test(entry.name)) {
         next = Math.max(next, Number(entry.name) + 1);
       }
     }
@@ -259,7 +226,7 @@ export function recoverStaleRuns(expDir: string): number[] {
     return marked;
   }
   for (const entry of entries) {
-    if (!NUMBER.test(entry.name)) continue;
+    if (!RUN_NUMBER.test(entry.name)) continue;
     const dir = join(expDir, entry.name);
     let lock: Deno.FsFile | undefined;
     try {
@@ -293,4 +260,20 @@ export function recoverStaleRuns(expDir: string): number[] {
     }
   }
   return marked;
+}
+
+/**
+ * Stale-run recovery before a command reads runs: {@linkcode recoverStaleRuns} on the
+ * experiment folders that `refs` point into, or on every experiment without `refs`. Reading
+ * runs never writes; the commands that show run statuses take this step first, so a killed
+ * run reads `interrupted`, not `running`.
+ *
+ * @param runsDir The runs folder.
+ * @param refs Run references (`smoke`, `smoke/3`, a run folder) or experiment names.
+ */
+export function recoverStaleRunsFor(runsDir: string, refs?: string[]): void {
+  const dirs = refs === undefined
+    ? experimentNames(runsDir).map((name) => join(runsDir, name))
+    : refs.map((ref) => referencedExperimentDir(runsDir, ref));
+  for (const dir of new Set(dirs)) if (dir !== undefined) recoverStaleRuns(dir);
 }

@@ -1,12 +1,15 @@
 /**
- * Reading recorded runs: listing them and resolving a run reference.
+ * Reading recorded runs: listing them and resolving the references users type (`smoke`,
+ * `smoke/3`, a run folder). Reading never writes: marking the runs of killed runners
+ * `interrupted` is a separate step (`recoverStaleRunsFor` in run_folder.ts) that the runner
+ * and the commands take before they read.
  *
  * @module
  */
 
-import { isAbsolute, join, resolve } from "./path.ts";
+import { dirname, isAbsolute, join, resolve } from "./path.ts";
 import { UsageError } from "./errors.ts";
-import { recoverStaleRuns, runId, type RunRecord } from "./run_folder.ts";
+import { RUN_NUMBER, runId, runName, type RunRecord } from "./report.ts";
 
 /** One line of `deno task runs`. */
 export interface RunSummary {
@@ -26,6 +29,16 @@ export interface RunSummary {
   counts: Record<string, number>;
   /** Matrix stages only: declared stage -> number of variants (absent without any). */
   variants?: Record<string, number>;
+}
+
+/** A run read from its folder. */
+export interface LoadedRun {
+  /** `<experiment>/<NNNN>`. */
+  name: string;
+  /** Absolute run folder. */
+  dir: string;
+  /** The parsed `run.json`. */
+  record: RunRecord;
 }
 
 function readRecord(dir: string): RunRecord | undefined {
@@ -56,7 +69,13 @@ function summarize(dir: string, record: RunRecord): RunSummary {
   return summary;
 }
 
-function experiments(runsDir: string): string[] {
+/**
+ * The experiment names in a runs folder, sorted.
+ *
+ * @param runsDir The runs folder.
+ * @returns Its experiment folders' names (none when it does not exist).
+ */
+export function experimentNames(runsDir: string): string[] {
   try {
     return [...Deno.readDirSync(runsDir)]
       .filter((e) => e.isDirectory && !e.name.startsWith("."))
@@ -67,30 +86,37 @@ function experiments(runsDir: string): string[] {
   }
 }
 
+/** Run numbers in an experiment folder, ascending; undefined when the folder is unreadable. */
+function runNumbers(expDir: string): number[] | undefined {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(expDir)];
+  } catch {
+    return undefined;
+  }
+  return entries.filter((e) => e.isDirectory && RUN_NUMBER.test(e.name))
+    .map((e) => Number(e.name)).sort((a, b) => a - b);
+}
+
 /**
- * Lists runs, oldest first; runs of killed runners are marked interrupted on the way.
+ * Lists runs, oldest first.
  *
  * @param runsDir The runs folder.
  * @param experiment Only this experiment's runs.
  * @returns One summary per run.
+ * @throws {UsageError} When `experiment` has no folder in `runsDir`.
  */
 export function listRuns(runsDir: string, experiment?: string): RunSummary[] {
   const out: RunSummary[] = [];
-  const names = experiment ? [experiment] : experiments(runsDir);
-  for (const name of names) {
+  for (const name of experiment ? [experiment] : experimentNames(runsDir)) {
     const expDir = join(runsDir, name);
-    recoverStaleRuns(expDir);
-    let entries: Deno.DirEntry[];
-    try {
-      entries = [...Deno.readDirSync(expDir)];
-    } catch {
+    const numbers = runNumbers(expDir);
+    if (numbers === undefined) {
       if (experiment) {
         throw new UsageError(`Cannot list runs: no runs of "${experiment}" in ${runsDir}`);
       }
       continue;
     }
-    const numbers = entries.filter((e) => e.isDirectory && /^\d{4,}$/.test(e.name))
-      .map((e) => Number(e.name)).sort((a, b) => a - b);
     for (const n of numbers) {
       const dir = join(expDir, runId(n));
       const record = readRecord(dir);
@@ -100,21 +126,40 @@ export function listRuns(runsDir: string, experiment?: string): RunSummary[] {
   return out;
 }
 
+/** Whether a reference names a folder (`/abs/run`, `./run`, `../runs/x/0001`). */
+function isPathRef(ref: string): boolean {
+  return isAbsolute(ref) || ref.startsWith(".");
+}
+
 /**
- * Reads one run. References: `<experiment>` (latest), `<experiment>/latest`,
- * `<experiment>/<n>` (`3` or `0003`), or a run folder path.
+ * The experiment folder a run reference points into: `<runsDir>/<experiment>` for
+ * `<experiment>[/<n>]`, the parent folder for a run folder path.
  *
  * @param runsDir The runs folder.
  * @param ref The run reference.
- * @returns The folder and its record.
+ * @returns The folder, or undefined for an empty reference.
+ */
+export function referencedExperimentDir(runsDir: string, ref: string): string | undefined {
+  if (isPathRef(ref)) return dirname(resolve(ref));
+  const name = ref.split("/")[0];
+  return name ? join(runsDir, name) : undefined;
+}
+
+/**
+ * Reads one run. References: `<experiment>` (latest), `<experiment>/latest`,
+ * `<experiment>/<n>` (`3` or `0003`), or a run folder path. A bare experiment name without
+ * `latest` (set only when a run finishes) means its newest run, e.g. a killed one.
+ *
+ * @param runsDir The runs folder.
+ * @param ref The run reference.
+ * @returns The run's name, folder and record.
  * @throws {UsageError} When the run does not exist.
  */
-export function readRun(runsDir: string, ref: string): { dir: string; record: RunRecord } {
+export function loadRun(runsDir: string, ref: string): LoadedRun {
   const candidates: string[] = [];
-  if (isAbsolute(ref) || ref.startsWith(".")) candidates.push(resolve(ref));
+  if (isPathRef(ref)) candidates.push(resolve(ref));
   const [name, which] = ref.split("/");
   if (name) {
-    recoverStaleRuns(join(runsDir, name));
     if (which === undefined || which === "latest") {
       candidates.push(join(runsDir, name, "latest"));
     } else if (/^\d+$/.test(which)) {
@@ -122,10 +167,17 @@ export function readRun(runsDir: string, ref: string): { dir: string; record: Ru
     }
   }
   candidates.push(resolve(ref));
+  // `latest` is set only when a run finishes: a bare experiment name whose newest run was
+  // killed still means that newest run.
+  if (name && which === undefined && !isPathRef(ref)) {
+    const expDir = join(runsDir, name);
+    for (const n of (runNumbers(expDir) ?? []).reverse()) candidates.push(join(expDir, runId(n)));
+  }
   for (const dir of candidates) {
     let real = dir;
     try {
       real = Deno.realPathSync(dir);
+      // Where symlinks are unavailable `latest` is a file naming the run.
       if (Deno.statSync(real).isFile) {
         real = join(runsDir, name, Deno.readTextFileSync(real).trim());
       }
@@ -133,7 +185,7 @@ export function readRun(runsDir: string, ref: string): { dir: string; record: Ru
       continue;
     }
     const record = readRecord(real);
-    if (record) return { dir: real, record };
+    if (record) return { name: runName(record), dir: real, record };
   }
   throw new UsageError(`Cannot show run "${ref}": no such run in ${runsDir}`);
 }

@@ -83,6 +83,28 @@ function syncDir(path: string): void {
   }
 }
 
+/**
+ * How a failed read of a store entry counts. A missing entry is a plain miss and a malformed
+ * one (not valid JSON) a miss worth a warning; any other error (EACCES, EIO, a folder where
+ * a file belongs) is rethrown: an unreadable store must not pass for an empty one, which
+ * would silently rerun every stage.
+ *
+ * @param error What the read threw.
+ * @returns `missing` or `corrupt`.
+ * @throws The error itself when it is neither.
+ */
+export function classifyReadError(error: unknown): "missing" | "corrupt" {
+  if (error instanceof Deno.errors.NotFound) return "missing";
+  if (error instanceof SyntaxError || error instanceof Deno.errors.InvalidData) return "corrupt";
+  throw error;
+}
+
+/** Options of {@linkcode Store}. */
+export interface StoreOptions {
+  /** Receives warnings (a corrupt entry read as a miss). @default {console.warn} */
+  onWarning?: (message: string) => void;
+}
+
 /** Options of {@linkcode Store.lockKey}. */
 export interface LockKeyOptions {
   /** Called once if another process holds the lock and this one must wait. */
@@ -101,14 +123,17 @@ export interface HeldLock extends Disposable {
 export class Store {
   /** Root folder of the store. */
   readonly root: string;
+  #warn: (message: string) => void;
 
   /**
    * Opens a store, creating its folders if missing.
    *
    * @param root The store folder.
+   * @param options Where warnings go.
    */
-  constructor(root: string) {
+  constructor(root: string, options: StoreOptions = {}) {
     this.root = root;
+    this.#warn = options.onWarning ?? ((message) => console.warn(message));
     for (const sub of ["objects", "results", "checkpoints", "state", "memo", "locks", "tmp"]) {
       Deno.mkdirSync(join(root, sub), { recursive: true });
     }
@@ -134,8 +159,8 @@ export class Store {
     try {
       Deno.statSync(path);
       return;
-    } catch {
-      // Not stored yet.
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
     this.#ensureShard(path);
     writeFileAtomic(path, data, { mode: 0o444 });
@@ -251,13 +276,20 @@ export class Store {
     }
   }
 
-  /** Whether every object of an output is present (files: one stat; dirs: the whole tree). */
+  /**
+   * Whether every object of an output is present (files: one stat; dirs: the whole tree).
+   *
+   * @throws Errors other than a missing object or a malformed manifest (EACCES, EIO).
+   */
   has(content: ContentHash): boolean {
     try {
       if (content.type === "file") return Deno.statSync(this.objectPath(content.hash)).isFile;
       const manifest = this.readManifest(content.hash);
       return Object.values(manifest.entries).every((c) => this.has(c));
-    } catch {
+    } catch (error) {
+      if (classifyReadError(error) === "corrupt") {
+        this.#warn(`Cannot use manifest ${content.hash}: ${(error as Error).message}`);
+      }
       return false;
     }
   }
@@ -266,21 +298,32 @@ export class Store {
     return join(this.root, "results", key.slice(0, 2), `${key}.json`);
   }
 
-  /** Reads a stored result; a missing or corrupt entry is a miss. */
+  /**
+   * Reads a stored result; a missing entry is a miss, a corrupt one a miss with a warning.
+   *
+   * @throws Other read errors (EACCES, EIO, a folder in the entry's place).
+   */
   readResult(key: string): StageResultEntry | undefined {
-    let text: string;
+    const path = this.#resultPath(key);
+    let entry: StageResultEntry | null;
     try {
-      text = Deno.readTextFileSync(this.#resultPath(key));
-    } catch {
+      entry = JSON.parse(Deno.readTextFileSync(path));
+    } catch (error) {
+      if (classifyReadError(error) === "corrupt") {
+        this.#warn(
+          `Cannot use stored result ${path}: ${(error as Error).message}; treated as a miss`,
+        );
+      }
       return undefined;
     }
-    try {
-      const entry = JSON.parse(text) as StageResultEntry;
-      if (entry.key !== key || typeof entry.outputs !== "object") return undefined;
-      return entry;
-    } catch {
+    if (
+      typeof entry !== "object" || entry === null || entry.key !== key ||
+      typeof entry.outputs !== "object" || entry.outputs === null
+    ) {
+      this.#warn(`Cannot use stored result ${path}: not a result of key ${key}; treated as a miss`);
       return undefined;
     }
+    return entry;
   }
 
   /** Commits a result (the last step of a stage: its objects must already be stored). */
@@ -307,11 +350,20 @@ export class Store {
     }
   }
 
-  /** Last key components per stage of an experiment. */
+  /**
+   * Last key components per stage of an experiment (empty when none are recorded or the
+   * record is corrupt, with a warning).
+   *
+   * @throws Other read errors (EACCES, EIO).
+   */
   readState(experiment: string): Record<string, unknown> {
+    const path = join(this.root, "state", `${experiment}.json`);
     try {
-      return JSON.parse(Deno.readTextFileSync(join(this.root, "state", `${experiment}.json`)));
-    } catch {
+      return JSON.parse(Deno.readTextFileSync(path));
+    } catch (error) {
+      if (classifyReadError(error) === "corrupt") {
+        this.#warn(`Cannot use ${path}: ${(error as Error).message}; rerun reasons start afresh`);
+      }
       return {};
     }
   }

@@ -8,12 +8,11 @@
  */
 
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import type { Environment, RunReport, StageReport } from "../runner/mod.ts";
+import type { Environment, LoadedRun, RunReport, StageReport } from "../runner/mod.ts";
 import { UsageError } from "../runner/mod.ts";
 import type { ContentHash } from "../runner/hash.ts";
 import { hashPath } from "../runner/hash.ts";
 import type { CodeFingerprint } from "../runner/fingerprint.ts";
-import type { LoadedRun } from "./run_data.ts";
 
 /** Lock format version. */
 export const LOCK_VERSION = 1;

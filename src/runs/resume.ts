@@ -7,9 +7,14 @@
  */
 
 import { join } from "node:path";
-import { runExperiment, type RunOptions, type RunReport, UsageError } from "../runner/mod.ts";
+import {
+  type LoadedRun,
+  runExperiment,
+  type RunOptions,
+  type RunReport,
+  UsageError,
+} from "../runner/mod.ts";
 import { writeFileAtomic } from "../runner/store.ts";
-import type { LoadedRun } from "./run_data.ts";
 
 /** Where a resumed run records its origin in `run.json`. */
 export interface ResumedFrom {
@@ -57,7 +62,8 @@ async function configFile(run: LoadedRun): Promise<string> {
  * Continues a run: runs its recorded, resolved experiment as a new run and records in the new
  * `run.json` which run it resumed (`resumed_from`).
  *
- * @param run The run to resume (stale runs are already marked interrupted by `loadRun`).
+ * @param run The run to resume (read after `recoverStaleRunsFor`, so a killed run reads
+ *   `interrupted`).
  * @param options Runner options (runs folder, observer, signal, jobs, builtins).
  * @returns The new run's report.
  * @throws {UsageError} When the run is still running.

@@ -1,58 +1,18 @@
 /**
- * Reading what a recorded run holds, for the run tools: its record, step-wise metrics, the
- * store it uses, and resolving the references users type (`smoke`, `smoke/3`, a folder).
+ * Reading what a recorded run holds, for the run tools: step-wise metrics, the store it uses,
+ * and the pair of runs `diff` compares. One run is read with `loadRun` of the runner.
  *
  * @module
  */
 
 import { join } from "node:path";
-import { listRuns, readRun, type RunRecord, UsageError } from "../runner/mod.ts";
+import { listRuns, type LoadedRun, loadRun, UsageError } from "../runner/mod.ts";
 
-/** A run loaded for comparison or export. */
-export interface LoadedRun {
-  /** `<experiment>/<NNNN>`. */
-  name: string;
-  /** Absolute run folder. */
-  dir: string;
-  /** The parsed `run.json`. */
-  record: RunRecord;
-}
+// The run tools name a loaded run by this type; reading runs lives in the runner.
+export type { LoadedRun };
 
 /** One step-wise series: metric name -> (step, value) pairs in file order. */
 export type MetricSeries = Record<string, [number, number][]>;
-
-/** Formats `<experiment>/<NNNN>`. */
-export function runName(record: RunRecord): string {
-  return `${record.experiment}/${String(record.run).padStart(4, "0")}`;
-}
-
-/**
- * Loads one run by reference.
- *
- * @param runsDir The runs folder.
- * @param ref `<experiment>` (latest), `<experiment>/<n>`, or a run folder.
- * @returns The run.
- * @throws {UsageError} When no such run exists.
- */
-export function loadRun(runsDir: string, ref: string): LoadedRun {
-  try {
-    const { dir, record } = readRun(runsDir, ref);
-    return { name: runName(record), dir, record };
-  } catch (error) {
-    // `latest` is only set when a run finishes: a bare experiment name whose newest run was
-    // killed still means that newest run.
-    if (!(error instanceof UsageError) || ref.includes("/") || ref.startsWith(".")) throw error;
-    let newest;
-    try {
-      newest = listRuns(runsDir, ref).at(-1);
-    } catch {
-      throw error;
-    }
-    if (!newest) throw error;
-    const { dir, record } = readRun(runsDir, newest.dir);
-    return { name: runName(record), dir, record };
-  }
-}
 
 /**
  * Resolves the two runs of `diff`: two references, one experiment (its two newest runs), or

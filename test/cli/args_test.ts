@@ -28,3 +28,12 @@ Deno.test("parseArgs() rejects unknown options, missing values and values on fla
     }
   }
 });
+
+Deno.test("parseArgs() takes a short option's value separate or attached, as node:util does", () => {
+  const options = { output: { type: "string", short: "o" } } as const;
+  assertEquals(parseArgs({ args: ["r", "-o", "a.yaml"], options }).values, { output: "a.yaml" });
+  assertEquals(parseArgs({ args: ["-oa.yaml", "r"], options }), {
+    values: { output: "a.yaml" },
+    positionals: ["r"],
+  });
+});

@@ -68,7 +68,8 @@ Deno.test("runExperiment() reruns a forced stage and keeps identical downstream 
   assertEquals(stage(report, "make"), { status: "ran", reason: "forced" });
   assertEquals(stage(report, "total").status, "cached");
   const all = await p.run("exp/demo.yaml", { force: true });
-  assertEquals(statuses(all), { make: "ran", total: "ran" });
+  assertEquals(stage(all, "make"), { status: "ran", reason: "forced" });
+  assertEquals(stage(all, "total"), { status: "ran", reason: "forced" });
 });
 
 Deno.test("runExperiment() changes no key when the project folder moves", async () => {
@@ -159,7 +160,11 @@ Deno.test("runExperiment() gives a TS stage the same numbers for the same seed",
   await using p = await tempProject(TS_STAGE);
   await p.run("exp/ts.yaml");
   const a = p.read("runs/ts/0001/gen/numbers");
-  await p.run("exp/ts.yaml", { force: ["gen"] });
+  const forced = await p.run("exp/ts.yaml", { force: ["gen"] });
+  // The stage really ran again (a cached one would trivially give the same bytes) ...
+  assertEquals(stage(forced, "gen"), { status: "ran", reason: "forced" });
+  // ... and its identical output left the downstream stage cached.
+  assertEquals(stage(forced, "use"), { status: "cached", reason: "cached" });
   assertEquals(p.read("runs/ts/0002/gen/numbers"), a);
 });
 

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { blake3Hex } from "../../src/runner/hash.ts";
-import { Store } from "../../src/runner/store.ts";
-import { assert, assertEquals, assertMatch, CLI, tempProject } from "./_helpers.ts";
+import { classifyReadError, Store } from "../../src/runner/store.ts";
+import { assert, assertEquals, assertMatch, CLI, DEMO, statuses, tempProject } from "./_helpers.ts";
 
 /** Checks every stored result: each object exists and its bytes hash to its name. */
 async function assertStoreConsistent(storeRoot: string): Promise<number> {
@@ -67,14 +67,66 @@ Deno.test("Store.ingest() stores files and trees read-only and materialize() lin
   assertEquals((await store.ingest(join(p.dir, "g.txt"))).hash, file.hash);
 });
 
-Deno.test("Store.readResult() treats a corrupt entry as a miss", async () => {
+Deno.test("Store.readResult() treats a corrupt entry as a miss, with a warning", async () => {
   await using p = await tempProject({});
-  const store = new Store(join(p.dir, "store"));
+  const warnings: string[] = [];
+  const store = new Store(join(p.dir, "store"), { onWarning: (m) => warnings.push(m) });
   const key = "ab".repeat(32);
+  assertEquals(store.readResult(key), undefined);
+  assertEquals(warnings, [], "a missing entry is a plain miss");
   store.writeResult({ key, stage: "s", outputs: {}, seconds: 0, created: "" });
   assert(store.readResult(key));
-  Deno.writeTextFileSync(join(p.dir, "store/results/ab", `${key}.json`), "{trunc");
+  const path = join(p.dir, "store/results/ab", `${key}.json`);
+  Deno.writeTextFileSync(path, "{trunc");
   assertEquals(store.readResult(key), undefined);
+  Deno.writeTextFileSync(path, "null");
+  assertEquals(store.readResult(key), undefined);
+  assertEquals(warnings.length, 2);
+  assertMatch(warnings[0], /^Cannot use stored result .*(ab)+\.json: .*; treated as a miss$/);
+  assertMatch(warnings[1], /not a result of key/);
+});
+
+/** What `fn` throws, or undefined. */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+Deno.test("classifyReadError() misses on missing and malformed entries and rethrows other errors", async () => {
+  await using p = await tempProject({ "bad.json": "{trunc" });
+  const missing = thrown(() => Deno.readTextFileSync(join(p.dir, "none.json")));
+  const malformed = thrown(() => JSON.parse(Deno.readTextFileSync(join(p.dir, "bad.json"))));
+  assertEquals(classifyReadError(missing), "missing");
+  assertEquals(classifyReadError(malformed), "corrupt");
+  // Real OS errors that are not a miss: a folder where a file belongs (EISDIR), a file where
+  // a folder belongs (ENOTDIR), and an I/O error (reading unmapped memory gives EIO).
+  const others = [
+    thrown(() => Deno.readTextFileSync(p.dir)),
+    thrown(() => Deno.readTextFileSync(join(p.dir, "bad.json", "x"))),
+    thrown(() => Deno.readFileSync("/proc/self/mem")),
+  ];
+  assert(others[0] instanceof Deno.errors.IsADirectory, String(others[0]));
+  for (const error of others) {
+    assert(error instanceof Error, "the read failed");
+    assertEquals(thrown(() => classifyReadError(error)), error);
+  }
+});
+
+Deno.test("An unreadable store entry fails its stage instead of passing for a miss", async () => {
+  await using p = await tempProject(DEMO);
+  const first = await p.run("exp/demo.yaml");
+  const key = first.stages.find((s) => s.name === "make")!.key!;
+  const path = join(p.runsDir, ".store/results", key.slice(0, 2), `${key}.json`);
+  Deno.removeSync(path);
+  Deno.mkdirSync(path);
+  const second = await p.run("exp/demo.yaml");
+  assertEquals(statuses(second), { make: "failed", total: "blocked" });
+  assertMatch(second.stages[0].error ?? "", /Is a directory/);
+  assertEquals(second.status, "failed");
 });
 
 const SLOW_STAGE = `export default {

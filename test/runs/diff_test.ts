@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { diffRuns, sparkline } from "../../src/runs/diff/mod.ts";
-import { loadRun, resolvePair } from "../../src/runs/run_data.ts";
+import { loadRun } from "../../src/runner/runs.ts";
+import { resolvePair } from "../../src/runs/run_data.ts";
 import {
   assert,
   assertEquals,

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { exportRun, type Lock, verifyAgainstLock } from "../../src/runs/lock.ts";
-import { loadRun } from "../../src/runs/run_data.ts";
+import { loadRun } from "../../src/runner/runs.ts";
 import { assert, assertEquals, assertStringIncludes, cli, tinyProject } from "./helpers.ts";
 
 type StageV = { name: string; result: string; explanations: string[] };

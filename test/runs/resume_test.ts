@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { collectGarbage } from "../../src/runs/maintenance.ts";
-import { assert, assertEquals, cli, MAIN, tinyProject } from "./helpers.ts";
+import { assert, assertEquals, assertStringIncludes, cli, MAIN, tinyProject } from "./helpers.ts";
 
 async function waitForCheckpointStep(runs: string, atLeast: number): Promise<void> {
   const root = join(runs, ".store", "checkpoints");
@@ -94,4 +94,63 @@ Deno.test("resume refuses a run that is still running and an unknown run", async
     await child.status;
   }
   assertEquals((await cli(["resume", "tiny/7", "--runs", p.runs])).code, 2);
+});
+
+/** A matrix stage whose module prints when imported (the runner imports it to read it). */
+const LOUD = {
+  "m.yaml": `name: m
+stages:
+  sweep:
+    uses: ./loud.ts
+    matrix: { temperature: [1, 2] }
+`,
+  "loud.ts": `console.log("loud module loaded");
+export default {
+  description: "writes its temperature",
+  params: { temperature: { type: "number", description: "tau", default: 1 } },
+  outputs: ["t.txt"],
+  async run(ctx) {
+    await Deno.writeTextFile(ctx.output("t.txt"), String(ctx.params.temperature));
+  },
+};
+`,
+};
+
+Deno.test("resume --json prints the report of run --json, matrix fields included, and keeps stage console output off stdout", async () => {
+  await using p = await tinyProject();
+  for (const [name, text] of Object.entries(LOUD)) {
+    await Deno.writeTextFile(join(p.dir, name), text);
+  }
+  const yaml = join(p.dir, "m.yaml");
+  const ran = await cli(["run", yaml, "--runs", p.runs, "--json"]);
+  assertEquals(ran.code, 0, ran.stderr);
+  const first = JSON.parse(ran.stdout);
+  // Without the memo of its declarations the module is imported again by resume.
+  await Deno.remove(join(p.runs, ".store/memo/meta.json"));
+  const out = await cli(["resume", "m", "--runs", p.runs, "--json"]);
+  assertEquals(out.code, 0, out.stderr);
+  const report = JSON.parse(out.stdout);
+  assertStringIncludes(out.stderr, "loud module loaded");
+  assertEquals(Object.keys(report), [
+    "experiment",
+    "run",
+    "dir",
+    "status",
+    "resumed_from",
+    "stages",
+  ]);
+  assertEquals([report.run, report.status, report.resumed_from], [2, "succeeded", "m/0001"]);
+  const shape = (s: Record<string, unknown>) => ({
+    fields: Object.keys(s),
+    name: s.name,
+    base: s.base,
+    matrix: s.matrix,
+    outputs: s.outputs,
+  });
+  assertEquals(report.stages.map(shape), first.stages.map(shape));
+  assertEquals(report.stages.map((s: { base: string }) => s.base), ["sweep", "sweep"]);
+  assertEquals(report.stages.map((s: { matrix: unknown }) => s.matrix), [
+    { temperature: 1 },
+    { temperature: 2 },
+  ]);
 });

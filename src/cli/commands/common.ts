@@ -1,12 +1,26 @@
 /**
- * Helpers shared by the run-tool commands (diff, store, gc, export, resume, push, pull).
+ * What the commands share: printing, user paths, flag parsing (every command takes
+ * `--runs DIR` and `--json`), and the parts of `run` and `resume` that must agree (the
+ * `--json` report, the console kept off stdout, Ctrl-C handling, exit codes).
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { resolve } from "node:path";
-import { defaultRunsDir, UsageError } from "../../runner/mod.ts";
+import { resolve } from "../../runner/path.ts";
+import { defaultRunsDir, type RunReport, UsageError } from "../../runner/mod.ts";
+import { type OptionSpec, parseArgs } from "../args.ts";
+
+/** What `main` gives a command besides its arguments. */
+export interface CommandContext {
+  /** The full usage text, for usage errors (loads every command's usage lines). */
+  usage(): Promise<string>;
+}
+
+/** A command: arguments after its name -> exit code. */
+export type Command = (args: string[], context: CommandContext) => number | Promise<number>;
+
+/** Exit code for an interrupted run. */
+export const EXIT_INTERRUPTED = 130;
 
 /** Writes a line to stdout (or stderr), whole, even when the pipe is slow. */
 export function print(text: string, toStderr = false): void {
@@ -20,11 +34,6 @@ export function print(text: string, toStderr = false): void {
 export function userPath(path: string): string {
   return resolve(Deno.env.get("INIT_CWD") ?? Deno.cwd(), path);
 }
-
-type OptionSpec = Record<
-  string,
-  { type: "string" | "boolean"; multiple?: boolean; short?: string }
->;
 
 /** Parsed flags plus the runs folder and `--json`. */
 export interface ParsedArgs {
@@ -44,20 +53,16 @@ export interface ParsedArgs {
  * @param args The arguments after the command name.
  * @param options The command's own flags.
  * @returns Values, positionals, the runs folder and the JSON flag.
- * @throws {UsageError} For unknown flags.
+ * @throws {UsageError} For unknown flags, missing values and values on boolean flags.
  */
-export function parseCommand(args: string[], options: OptionSpec = {}): ParsedArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: { ...options, runs: { type: "string" }, json: { type: "boolean" } },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+export function parseCommand(
+  args: string[],
+  options: Record<string, OptionSpec> = {},
+): ParsedArgs {
+  const parsed = parseArgs({
+    args,
+    options: { ...options, runs: { type: "string" }, json: { type: "boolean" } },
+  });
   const values = parsed.values as ParsedArgs["values"];
   return {
     values,
@@ -75,4 +80,81 @@ export function intFlag(name: string, value: unknown): number | undefined {
     throw new UsageError(`Cannot use --${name} ${value}: expected a non-negative integer`);
   }
   return n;
+}
+
+/**
+ * Keeps stdout for the one JSON object of `--json`: stage modules imported in this process
+ * to read their declarations must not print there (ditto's own output uses {@linkcode print}).
+ */
+export function consoleToStderr(): void {
+  console.log = console.info = console.debug = console.error;
+}
+
+/**
+ * The `--json` report of `run` and `resume`.
+ *
+ * @param report The run's report.
+ * @param extra Fields placed after `status` (e.g. `resumed_from`).
+ * @returns The object to print.
+ */
+export function jsonReport(report: RunReport, extra: Record<string, unknown> = {}): object {
+  return {
+    experiment: report.experiment,
+    run: report.run,
+    dir: report.dir,
+    status: report.status,
+    ...extra,
+    stages: report.stages.map((s) => ({
+      name: s.name,
+      status: s.status,
+      key: s.key,
+      reason: s.reason,
+      seconds: s.seconds,
+      outputs: Object.fromEntries(
+        Object.entries(s.outputs).map(([k, o]) => [k, { hash: o.hash, bytes: o.bytes }]),
+      ),
+      ...(s.base === undefined ? {} : { base: s.base, matrix: s.matrix }),
+    })),
+  };
+}
+
+/** The exit code of a finished run: 0 succeeded (or dry run), 1 failed, 130 interrupted. */
+export function runExitCode(report: RunReport): number {
+  if (report.status === "interrupted") return EXIT_INTERRUPTED;
+  return report.status === "failed" ? 1 : 0;
+}
+
+/**
+ * Runs `body` with Ctrl-C and SIGTERM stopping the running stages: the first signal aborts
+ * (saying so through `say`), a second one exits at once with 130.
+ *
+ * @param say Prints the interruption notice.
+ * @param body Receives the abort signal to pass to the engine.
+ * @returns What `body` returns.
+ */
+export async function withInterrupts<T>(
+  say: (line: string) => void,
+  body: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) Deno.exit(EXIT_INTERRUPTED);
+    say("Interrupting: stopping running stages (again to quit at once)");
+    controller.abort();
+  };
+  const installed: Deno.Signal[] = [];
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(sig, onSignal);
+      installed.push(sig);
+    } catch {
+      // SIGTERM is not available on Windows.
+    }
+  }
+  try {
+    return await body(controller.signal);
+  } finally {
+    for (const sig of installed) Deno.removeSignalListener(sig, onSignal);
+  }
 }

@@ -8,11 +8,12 @@
 import { join } from "node:path";
 import { diffHtml, diffRuns, formatDiff } from "../../runs/diff/mod.ts";
 import { resolvePair } from "../../runs/run_data.ts";
+import { recoverStaleRunsFor } from "../../runner/mod.ts";
 import { writeFileAtomic } from "../../runner/store.ts";
 import { parseCommand, print, userPath } from "./common.ts";
 
 /** Usage of `diff`. */
-export const DIFF_USAGE =
+export const USAGE =
   `  deno task diff <runA> <runB> | <experiment> | <run> [--all] [--html out.html] [--runs DIR] [--json]
       compare two runs (an experiment: its two newest; one run: it and the one before)`;
 
@@ -27,6 +28,7 @@ export function commandDiff(args: string[]): number {
     all: { type: "boolean" },
     html: { type: "string" },
   });
+  recoverStaleRunsFor(runsDir, positionals);
   const [a, b] = resolvePair(runsDir, positionals);
   const diff = diffRuns(a, b, { all: values.all === true });
   if (typeof values.html === "string") {

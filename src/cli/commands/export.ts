@@ -6,14 +6,13 @@
  */
 
 import { dirname } from "node:path";
-import { UsageError } from "../../runner/mod.ts";
+import { loadRun, recoverStaleRunsFor, UsageError } from "../../runner/mod.ts";
 import { writeFileAtomic } from "../../runner/store.ts";
 import { exportRun, renderExport } from "../../runs/lock.ts";
-import { loadRun } from "../../runs/run_data.ts";
 import { parseCommand, print, userPath } from "./common.ts";
 
 /** Usage of `export`. */
-export const EXPORT_USAGE = `  deno task export <run> [-o file.yaml] [--runs DIR] [--json]
+export const USAGE = `  deno task export <run> [-o file.yaml] [--runs DIR] [--json]
       write the resolved experiment plus a lock: section (keys, output hashes, code, env)`;
 
 /**
@@ -29,6 +28,7 @@ export async function commandExport(args: string[]): Promise<number> {
   if (positionals.length !== 1) {
     throw new UsageError(`Cannot export: expected one run, got ${positionals.length}`);
   }
+  recoverStaleRunsFor(runsDir, positionals);
   const run = loadRun(runsDir, positionals[0]);
   const out = typeof values.output === "string" ? userPath(values.output) : undefined;
   const doc = await exportRun(run, { baseDir: out ? dirname(out) : userPath(".") });

@@ -11,7 +11,7 @@ import { collectGarbage, verifyStore } from "../../runs/maintenance.ts";
 import { intFlag, parseCommand, print } from "./common.ts";
 
 /** Usage of `store` and `gc`. */
-export const MAINTENANCE_USAGE = `  deno task store verify [--no-quarantine] [--runs DIR] [--json]
+export const USAGE = `  deno task store verify [--no-quarantine] [--runs DIR] [--json]
       rehash every stored object; damaged ones are quarantined (exit 1 on any problem)
   deno task gc [--keep N] [--dry-run] [--runs DIR] [--json]
       remove store objects no kept run references (--keep: newest N runs per experiment)`;

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { UsageError } from "../../runner/mod.ts";
+import { loadRun, recoverStaleRunsFor, UsageError } from "../../runner/mod.ts";
 import { formatBytes } from "../../runs/diff/mod.ts";
 import {
   ensureDirectoryRemote,
@@ -15,12 +15,10 @@ import {
   runKeys,
   type TransferReport,
 } from "../../runs/remote.ts";
-import { loadRun } from "../../runs/run_data.ts";
 import { intFlag, parseCommand, print, userPath } from "./common.ts";
 
 /** Usage of `push` and `pull`. */
-export const TRANSFER_USAGE =
-  `  deno task push <remote> [run...] [--endpoint URL] [--runs DIR] [--json]
+export const USAGE = `  deno task push <remote> [run...] [--endpoint URL] [--runs DIR] [--json]
   deno task pull <remote> [--endpoint URL] [--runs DIR] [--json]
       copy stage results and their objects to/from a folder or s3://bucket/prefix
       (S3 credentials from AWS_* variables; endpoint from --endpoint or DITTO_S3_ENDPOINT)`;
@@ -51,8 +49,10 @@ async function transfer(direction: "push" | "pull", args: string[]): Promise<num
     pageSize: intFlag("page-size", values["page-size"]),
   });
   try {
-    const keys = positionals.length > 1
-      ? runKeys(positionals.slice(1).map((ref) => loadRun(runsDir, ref).record))
+    const refs = positionals.slice(1);
+    if (refs.length > 0) recoverStaleRunsFor(runsDir, refs);
+    const keys = refs.length > 0
+      ? runKeys(refs.map((ref) => loadRun(runsDir, ref).record))
       : undefined;
     const report = direction === "push"
       ? await push(runsDir, remote, { keys })
