@@ -5,7 +5,14 @@
  * @module
  */
 
-import type { ProgressState, RunObserver, RunReport, StageReport } from "../runner/mod.ts";
+import {
+  formatProblem,
+  type Problem,
+  type ProgressState,
+  type RunObserver,
+  type RunReport,
+  type StageReport,
+} from "../runner/mod.ts";
 
 /** Options of {@linkcode HumanReporter}. */
 export interface HumanReporterOptions {
@@ -62,6 +69,13 @@ export class HumanReporter implements RunObserver {
     const bytes = this.#encoder.encode(text);
     let off = 0;
     while (off < bytes.length) off += this.#out.writeSync(bytes.subarray(off));
+  }
+
+  /** Prints a validation warning on stderr, whatever the stream (it comes before any stage). */
+  warning(problem: Problem): void {
+    const bytes = this.#encoder.encode(`warning: ${formatProblem(problem)}\n`);
+    let off = 0;
+    while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
   }
 
   /** Prints a line above the live status line. */
