@@ -15,9 +15,10 @@ import { closest, isObject, suggest } from "./util.ts";
 export interface ParamOverride {
   /** The dotted path, `params.a.b`. */
   path: string;
-  /** Whether the experiment had no parameter at that path. */
-  isNew: boolean;
-  /** New ones: the first name that did not exist, and the names beside it that did. */
+  /**
+   * Set when the experiment had no parameter at that path: the first name along it that did
+   * not exist, and the names beside it that did.
+   */
   missing?: { name: string; existing: string[] };
 }
 
@@ -54,15 +55,11 @@ function describe(params: unknown, path: string): ParamOverride {
   let node = params;
   for (const name of path.split(".").slice(1)) {
     if (!isObject(node) || !(name in node)) {
-      return {
-        path,
-        isNew: true,
-        missing: { name, existing: isObject(node) ? Object.keys(node) : [] },
-      };
+      return { path, missing: { name, existing: isObject(node) ? Object.keys(node) : [] } };
     }
     node = node[name];
   }
-  return { path, isNew: false };
+  return { path };
 }
 
 /**
@@ -81,7 +78,7 @@ export function checkParamOverrides(
     [...used].some((ref) =>
       ref === path || ref.startsWith(`${path}.`) || path.startsWith(`${ref}.`)
     );
-  for (const { path, isNew, missing } of overrides) {
+  for (const { path, missing } of overrides) {
     if (uses(path)) continue;
     const name = path.slice("params.".length);
     if (missing && closest(missing.name, missing.existing) !== undefined) {
@@ -95,7 +92,7 @@ export function checkParamOverrides(
     }
     ctx.warn(
       path,
-      `Setting ${isNew ? "new " : ""}parameter "${name}" changes nothing: no placeholder uses it`,
+      `Setting ${missing ? "new " : ""}parameter "${name}" changes nothing: no placeholder uses it`,
       `\`run:\` commands and \`with:\` values read it as \${${path}}`,
       "key",
     );
