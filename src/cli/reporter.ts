@@ -5,7 +5,14 @@
  * @module
  */
 
-import type { ProgressState, RunObserver, RunReport, StageReport } from "../runner/mod.ts";
+import {
+  formatProblem,
+  type Problem,
+  type ProgressState,
+  type RunObserver,
+  type RunReport,
+  type StageReport,
+} from "../runner/mod.ts";
 
 /** Options of {@linkcode HumanReporter}. */
 export interface HumanReporterOptions {
@@ -62,6 +69,20 @@ export class HumanReporter implements RunObserver {
     const bytes = this.#encoder.encode(text);
     let off = 0;
     while (off < bytes.length) off += this.#out.writeSync(bytes.subarray(off));
+  }
+
+  /**
+   * Prints a warning: a validation problem on stderr whatever the stream (it comes before any
+   * stage), a run-time message above the status line.
+   */
+  warning(warning: string | Problem): void {
+    if (typeof warning === "string") {
+      this.line(`  warning: ${warning}`);
+      return;
+    }
+    const bytes = this.#encoder.encode(`warning: ${formatProblem(warning)}\n`);
+    let off = 0;
+    while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
   }
 
   /** Prints a line above the live status line. */
@@ -155,10 +176,6 @@ export class HumanReporter implements RunObserver {
 
   waiting(message: string): void {
     this.line(`  … ${message}`);
-  }
-
-  warning(message: string): void {
-    this.line(`  warning: ${message}`);
   }
 
   stageFinished(report: StageReport): void {

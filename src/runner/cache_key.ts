@@ -20,6 +20,11 @@ export interface KeyComponents {
   kind: "run" | "ts";
   /** The command with every placeholder kept symbolic (kind `run`). */
   command?: string;
+  /**
+   * Kind `run`: set when the shell quoting of a parameter's value changes its text (values are
+   * quoted since this field exists; unset, the key is that of a command rendered as before).
+   */
+  quoted?: true;
   /** Code fingerprint (kind `ts`). */
   code?: CodeFingerprint;
   /** Stage name (kind `ts`: it seeds the stage's RNG). */
@@ -165,6 +170,10 @@ export function explainChange(prev: KeyComponents, cur: KeyComponents): string[]
   }
   if (canonicalJson(prev.bind ?? {}) !== canonicalJson(cur.bind ?? {})) {
     reasons.push("inputs rebound");
+  }
+  // Alone, it means the same values render quoted now (the key of an older ditto).
+  if (reasons.length === 0 && prev.quoted !== cur.quoted) {
+    reasons.push("parameter values are shell-quoted now");
   }
   return reasons;
 }

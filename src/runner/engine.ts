@@ -8,7 +8,7 @@
 
 import { dirname, fromFileUrl, join, relative, toFileUrl } from "./path.ts";
 import { explainChange, KEY_VERSION, type KeyComponents, KeyMemo } from "./cache_key.ts";
-import { UsageError } from "./errors.ts";
+import { type Problem, UsageError } from "./errors.ts";
 import {
   type Experiment,
   loadExperiment,
@@ -18,7 +18,14 @@ import {
 import { runShell, runTypeScript } from "./executor.ts";
 import { type CodeFingerprint, CodeFingerprinter } from "./fingerprint.ts";
 import { canonicalJson, type ContentHash, FileHashMemo, hashPath } from "./hash.ts";
-import { formatValue, parseTemplate, renderTemplate, shellQuote } from "./placeholders.ts";
+import {
+  commandValue,
+  formatValue,
+  parseTemplate,
+  renderTemplate,
+  shellQuote,
+  splitRaw,
+} from "./placeholders.ts";
 import { collectEnvironment, type Environment } from "./environment.ts";
 import { type StageResultEntry, Store, writeFileAtomic } from "./store.ts";
 import type { StageModule } from "./stage.ts";
@@ -53,8 +60,11 @@ export interface RunObserver {
   stageLog?(name: string, message: string): void;
   /** The runner must wait for another process. */
   waiting?(message: string): void;
-  /** Something is amiss but the run goes on (a corrupt store entry read as a miss). */
-  warning?(message: string): void;
+  /**
+   * Something is amiss but the run goes on: a validation problem that does not stop the run (a
+   * `Problem`, before any stage), or a message (a corrupt store entry read as a miss).
+   */
+  warning?(warning: string | Problem): void;
 }
 
 /** Options of {@linkcode runExperiment}. */
@@ -288,6 +298,7 @@ export async function runExperiment(file: string, options: RunOptions): Promise<
     memoDir,
   });
   trace("experiment loaded");
+  for (const warning of experiment.warnings) options.observer?.warning?.(warning);
   const forced = new Set<string>();
   if (Array.isArray(options.force)) {
     const names = experiment.stages.map((s) => s.name);
@@ -491,13 +502,24 @@ class Engine {
       return true;
     };
     if (stage.kind === "run") {
+      let quoted: true | undefined;
       for (const part of parseTemplate(stage.command!)) {
-        if ("ref" in part && !addRef(part.ref)) return undefined;
+        if (!("ref" in part)) continue;
+        const { ref, raw } = splitRaw(part.ref);
+        if (!addRef(ref)) return undefined;
+        // A value that quoting changes marks the key, so no result of the unquoted rendering
+        // is served; keys whose values render as before stay as they were.
+        if (
+          !raw && ref in params && commandValue(params[ref], false) !== formatValue(params[ref])
+        ) {
+          quoted = true;
+        }
       }
       return {
         v: KEY_VERSION,
         kind: "run",
         command: stage.command,
+        quoted,
         params,
         seed,
         deps,
@@ -688,14 +710,15 @@ class Engine {
       const signal = this.#abort.signal;
       let outcome;
       if (stage.kind === "run") {
-        const command = renderTemplate(parseTemplate(stage.command!), (ref) => {
+        const command = renderTemplate(parseTemplate(stage.command!), (placeholder) => {
+          const { ref, raw } = splitRaw(placeholder);
           const root = ref.split(".")[0];
           if (root === "seed") return String(this.#exp.seed);
-          if (root === "matrix") return formatValue(stage.matrix![ref.split(".")[1]]);
+          if (root === "matrix") return commandValue(stage.matrix![ref.split(".")[1]], raw);
           if (root === "params") {
             let value: unknown = this.#exp.params;
             for (const p of ref.split(".").slice(1)) value = (value as Record<string, unknown>)[p];
-            return formatValue(value);
+            return commandValue(value, raw);
           }
           return shellQuote(this.#resolvePath(ref, stage));
         });

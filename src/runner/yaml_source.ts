@@ -45,20 +45,43 @@ export function locate(
 /** The `yaml` package's module type. */
 export type YamlModule = typeof import("yaml");
 
+/** The `extends:` entry that names a file: where it is written and its text. */
+interface ExtendsEntry {
+  /** The location of the entry's value. */
+  location: SourceLocation;
+  /** The file name as written. */
+  rel: string;
+}
+
 async function parseFile(
   yaml: YamlModule,
   file: string,
   problems: Problem[],
+  from?: ExtendsEntry,
 ): Promise<SourceTree | undefined> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);
   } catch (error) {
-    problems.push({
-      location: { file, line: 0, column: 0 },
-      key: "(file)",
-      message: `Cannot read experiment file: ${(error as Error).message}`,
-    });
+    // A file named by `extends:` is blamed on the entry that names it.
+    problems.push(
+      from
+        ? {
+          location: from.location,
+          key: "extends",
+          message: `Cannot extend "${from.rel}": ${
+            error instanceof Deno.errors.NotFound
+              ? `no such file (${file})`
+              : `cannot read ${file}: ${(error as Error).message}`
+          }`,
+          hint: "files in `extends:` are relative to the file that names them",
+        }
+        : {
+          location: { file, line: 0, column: 0 },
+          key: "(file)",
+          message: `Cannot read experiment file: ${(error as Error).message}`,
+        },
+    );
     return undefined;
   }
   const lineCounter = new yaml.LineCounter();
@@ -232,8 +255,9 @@ async function loadWithExtends(
   file: string,
   problems: Problem[],
   chain: string[],
+  from?: ExtendsEntry,
 ): Promise<SourceTree | undefined> {
-  const own = await parseFile(yaml, file, problems);
+  const own = await parseFile(yaml, file, problems, from);
   if (!own) return undefined;
   const ext = own.value.extends;
   if (ext === undefined || ext === null) return own;
@@ -249,8 +273,12 @@ async function loadWithExtends(
     return undefined;
   }
   let merged: SourceTree = { value: {}, keys: new Map(), values: new Map(), files: [] };
-  for (const rel of list as string[]) {
+  for (const [i, rel] of (list as string[]).entries()) {
     const baseFile = resolve(dirname(file), rel);
+    const entry: ExtendsEntry = {
+      location: (typeof ext === "string" ? undefined : own.values.get(`extends.${i}`)) ?? extLoc,
+      rel,
+    };
     if (baseFile === file || chain.includes(baseFile)) {
       problems.push({
         location: extLoc,
@@ -262,7 +290,7 @@ async function loadWithExtends(
       });
       return undefined;
     }
-    const base = await loadWithExtends(yaml, baseFile, problems, [...chain, file]);
+    const base = await loadWithExtends(yaml, baseFile, problems, [...chain, file], entry);
     if (!base) return undefined;
     merged = mergeTrees(merged, base);
   }
@@ -282,7 +310,11 @@ function mergeTrees(base: SourceTree, over: SourceTree): SourceTree {
 }
 
 /**
- * Applies one `--set path=value` override; the value is parsed as a YAML scalar.
+ * Applies one `--set path=value` override. The value is parsed as YAML (`5`, `true`, `[1, 2]`,
+ * `"text"`); one that does not parse is taken as text, unless it starts like a flow collection
+ * or a quoted string (`[`, `{`, `"`, `'`): then it is an error, not a silent string.
+ * Every key the override creates is located at `--set`, so that problems found in it later are
+ * blamed on the flag rather than on the file holding its nearest existing parent.
  *
  * @param tree The tree to change.
  * @param assignment `dotted.path=value`.
@@ -309,7 +341,17 @@ export function applySet(
   let value: unknown;
   try {
     value = raw.trim() === "" ? "" : yaml.parse(raw);
-  } catch {
+  } catch (error) {
+    if (/^\s*["'[{]/.test(raw)) {
+      return {
+        location,
+        key: path,
+        message: `Cannot apply --set: cannot parse the value ${JSON.stringify(raw)}: ${
+          (error as Error).message.split("\n")[0].replace(/:$/, "")
+        }`,
+        hint: 'write a complete YAML value, such as [1, 2] or "text" (quote it for the shell too)',
+      };
+    }
     value = raw;
   }
   const parts = path.split(".");
@@ -338,6 +380,10 @@ export function applySet(
     const next = node[parts[i]];
     if (next === undefined || next === null) {
       node[parts[i]] = {};
+      // A key written with an empty value keeps its place in the file.
+      const created = parts.slice(0, i + 1).join(".");
+      if (!tree.keys.has(created)) tree.keys.set(created, location);
+      if (!tree.values.has(created)) tree.values.set(created, location);
     } else if (!isPlainObject(next)) {
       return {
         location,

@@ -5,7 +5,7 @@ import {
   type KeyComponents,
 } from "../../src/runner/cache_key.ts";
 import { canonicalJson } from "../../src/runner/hash.ts";
-import { assertEquals, DEMO, tempProject } from "./_helpers.ts";
+import { assert, assertEquals, DEMO, tempProject } from "./_helpers.ts";
 
 const BASE: KeyComponents = {
   v: KEY_VERSION,
@@ -74,4 +74,33 @@ Deno.test("explainChange() names each changed component", () => {
     ],
   );
   assertEquals(explainChange(BASE, BASE), []);
+});
+
+Deno.test("runExperiment() keys a run: stage anew only where quoting a parameter changes its command", async () => {
+  await using p = await tempProject({
+    "q.yaml": `params: { msg: "hello world; echo X", word: hello, n: 3 }
+stages:
+  spaced:
+    run: "echo \${params.msg} > o"
+    outs: { o: o }
+  safe:
+    run: "echo \${params.word} \${params.n} > o"
+    outs: { o: o }
+`,
+  });
+  const report = await p.run("q.yaml", { dryRun: true });
+  const key = (name: string) => report.stages.find((s) => s.name === name)!.key;
+  // The keys ditto gave these stages before parameter values were quoted: one whose values
+  // render as before keeps its key (and its stored result) ...
+  assertEquals(key("safe"), "b7a882c8b63accd38e3a93cd143140a6cd5edae19f6d0749613123638db84f0a");
+  // ... one whose command now differs must not be served the result of the old command.
+  assert(key("spaced") !== "ba4e43dfbd7fab1c0700ba1834201a537faf7c18cafa5aa2e21925db1bd074d9");
+});
+
+Deno.test("explainChange() names the quoting of parameter values only when nothing else changed", () => {
+  const quoted: KeyComponents = { ...BASE, quoted: true };
+  assertEquals(explainChange(BASE, quoted), ["parameter values are shell-quoted now"]);
+  assertEquals(explainChange(BASE, { ...quoted, params: { "params.n": "a b" } }), [
+    'param n 3 -> "a b"',
+  ]);
 });

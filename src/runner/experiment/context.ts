@@ -46,6 +46,8 @@ export class ValidationContext {
   readonly tree: SourceTree;
   /** Every problem so far, in the order found. */
   readonly problems: Problem[];
+  /** Things that do not stop the run but are probably not what the user meant. */
+  readonly warnings: Problem[] = [];
 
   /**
    * Creates a context.
@@ -72,8 +74,24 @@ export class ValidationContext {
    * @param at The key or the value of `key` itself, or another path (default: the value).
    */
   report(key: string, message: string, hint?: string, at: Prefer | Anchor = "value"): void {
+    this.problems.push(this.#problem(key, message, hint, at));
+  }
+
+  /**
+   * Records a warning at a dotted path (arguments as for {@linkcode ValidationContext.report}).
+   *
+   * @param key The dotted path the warning is about.
+   * @param message What is probably wrong.
+   * @param hint How to fix it.
+   * @param at Where it points (default: the value of `key`).
+   */
+  warn(key: string, message: string, hint?: string, at: Prefer | Anchor = "value"): void {
+    this.warnings.push(this.#problem(key, message, hint, at));
+  }
+
+  #problem(key: string, message: string, hint: string | undefined, at: Prefer | Anchor): Problem {
     const { path, prefer } = typeof at === "string" ? { path: key, prefer: at } : at;
-    this.problems.push({ location: locate(this.tree, path, prefer), key, message, hint });
+    return { location: locate(this.tree, path, prefer), key, message, hint };
   }
 
   /** Records a problem that already has its location. */
@@ -91,8 +109,8 @@ export class ValidationContext {
     return locate(this.tree, path).file;
   }
 
-  /** The problems in {@linkcode compareProblems} order. */
-  sorted(): Problem[] {
-    return [...this.problems].sort(compareProblems(this.tree.files));
+  /** The problems (or the warnings) in {@linkcode compareProblems} order. */
+  sorted(which: "problems" | "warnings" = "problems"): Problem[] {
+    return [...this[which]].sort(compareProblems(this.tree.files));
   }
 }

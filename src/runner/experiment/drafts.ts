@@ -152,8 +152,38 @@ function draftRun(ctx: ValidationContext, draft: Draft): void {
         `Cannot accept output path "${path}": it escapes the stage's work dir`,
         "outputs are relative paths inside the work dir, such as `out/rows.txt`",
       );
-    } else draft.outs[out] = normalize(path);
+    } else if (!overlaps(ctx, draft, out, normalize(path))) draft.outs[out] = normalize(path);
   }
+}
+
+/**
+ * Reports an output whose path is that of an output declared before it, or lies inside or
+ * around one: each output is stored on its own, so one path cannot be two of them.
+ *
+ * @returns Whether it overlaps (and was reported).
+ */
+function overlaps(ctx: ValidationContext, draft: Draft, out: string, path: string): boolean {
+  const written = (name: string) =>
+    JSON.stringify((draft.raw.outs as Record<string, string>)[name]);
+  for (const [other, otherPath] of Object.entries(draft.outs)) {
+    const relation = path === otherPath
+      ? "is the path of"
+      : path.startsWith(`${otherPath}/`)
+      ? "lies inside"
+      : otherPath.startsWith(`${path}/`)
+      ? "contains"
+      : undefined;
+    if (!relation) continue;
+    ctx.report(
+      `stages.${draft.name}.outs.${out}`,
+      `Cannot accept output path ${written(out)}: it ${relation} output "${other}" (${
+        written(other)
+      })`,
+      "give each output its own path, none inside another",
+    );
+    return true;
+  }
+  return false;
 }
 
 /**

@@ -2,20 +2,23 @@
  * Parses and validates an experiment file into a typed, resolved {@linkcode Experiment}.
  * Every problem names file, line, column and key, with a hint; nothing runs before this passes.
  *
- * Validation runs in passes that report to one {@linkcode ValidationContext}: the top level,
- * the stage drafts (kinds, modules, outputs), per stage its references and parameters, the
- * plan (a topological order), the matrix (expansion into variants) and the resolved config.
+ * Validation runs in passes that report to one {@linkcode ValidationContext}: the `--set`
+ * overrides, the top level, the stage drafts (kinds, modules, outputs), per stage its
+ * references and parameters, the parameters that overrides set (once every placeholder is
+ * known), the plan (a topological order), the matrix (expansion into variants) and the
+ * resolved config.
  *
  * @module
  */
 
 import { ExperimentError, type Problem } from "../errors.ts";
 import { resolve } from "../path.ts";
-import { applySet, loadSourceTree } from "../yaml_source.ts";
+import { loadSourceTree } from "../yaml_source.ts";
 import { buildConfig } from "./config.ts";
 import { ValidationContext } from "./context.ts";
 import { draftStages } from "./drafts.ts";
 import { checkMatrixRefs, expandStage, matrixAxes } from "./matrix.ts";
+import { applyOverrides, checkParamOverrides, type ParamOverride } from "./overrides.ts";
 import { topologicalOrder } from "./plan.ts";
 import { resolveStages } from "./stages.ts";
 import { checkTopLevel } from "./top_level.ts";
@@ -50,16 +53,8 @@ export async function loadExperiment(
   const { tree, save } = await loadSourceTree(absFile, problems, options.memoDir);
   if (!tree) throw new ExperimentError(problems);
   const ctx = new ValidationContext(tree, problems);
-  if (options.sets && options.sets.length > 0) {
-    // A variable specifier: Deno preloads literal dynamic imports at start-up (tens of ms).
-    const specifier = "yaml";
-    const yaml: typeof import("yaml") = await import(specifier);
-    for (const assignment of options.sets) {
-      const problem = applySet(tree, assignment, yaml);
-      if (problem) ctx.add(problem);
-    }
-  }
-  const experiment = await validate(ctx, absFile, options);
+  const overrides = await applyOverrides(ctx, options.sets ?? []);
+  const experiment = await validate(ctx, absFile, options, overrides);
   if (ctx.failed || !experiment) throw new ExperimentError(ctx.sorted());
   experiment.saveMemo = save;
   return experiment;
@@ -70,11 +65,14 @@ async function validate(
   ctx: ValidationContext,
   file: string,
   options: LoadExperimentOptions,
+  overrides: readonly ParamOverride[],
 ): Promise<Experiment | undefined> {
   const top = checkTopLevel(ctx, file);
   if (!top) return undefined;
   const drafts = await draftStages(ctx, top.stages, options);
-  const { stages, templates, matrixRefs } = resolveStages(ctx, drafts, top);
+  const { stages, templates, matrixRefs, paramRefs } = resolveStages(ctx, drafts, top);
+  // Only once every stage is resolved are all the parameters that placeholders use known.
+  if (!ctx.failed) checkParamOverrides(ctx, overrides, paramRefs);
   if (ctx.failed) return undefined;
 
   const order = topologicalOrder(stages, (cycle) => {
@@ -102,5 +100,14 @@ async function validate(
 
   const config = buildConfig(top, order, drafts, templates);
   const { name, seed, params } = top;
-  return { name, file, seed, params, stages: expanded, config, files: ctx.tree.files };
+  return {
+    name,
+    file,
+    seed,
+    params,
+    stages: expanded,
+    config,
+    files: ctx.tree.files,
+    warnings: ctx.sorted("warnings"),
+  };
 }

@@ -11,7 +11,7 @@ import type { ParamSpec } from "../stage.ts";
 import type { ValidationContext } from "./context.ts";
 import type { StageRefs } from "./references.ts";
 import type { Draft, ParamTemplate, Scope, StageMeta } from "./types.ts";
-import { isObject, scopeValue, suggest, typeName } from "./util.ts";
+import { isObject, nonFinite, notFiniteProblem, scopeValue, suggest, typeName } from "./util.ts";
 
 /** Placeholder roots allowed in `with:` values. */
 const WITH_REFS = ["params", "seed", "matrix"];
@@ -135,6 +135,14 @@ export function resolveParams(
         continue;
       }
       resolved = resolveWith(value, (ref) => scopeValue(scope, ref));
+    }
+    const infinite = nonFinite(resolved, p);
+    if (infinite.length > 0) {
+      // Through a placeholder, the experiment's parameter is already reported.
+      if (resolved === value) {
+        for (const [path, number] of infinite) ctx.report(path, ...notFiniteProblem(number));
+      }
+      continue;
     }
     const wrong = checkParam(spec, resolved);
     if (wrong) {

@@ -6,7 +6,7 @@
  */
 
 import { dirname, resolve } from "../path.ts";
-import { parseTemplate } from "../placeholders.ts";
+import { parseTemplate, RAW, splitRaw } from "../placeholders.ts";
 import type { ValidationContext } from "./context.ts";
 import type { Draft, Scope, StageMeta } from "./types.ts";
 import { isObject, lookupParam, NAME, suggest, typeName } from "./util.ts";
@@ -15,6 +15,8 @@ import { isObject, lookupParam, NAME, suggest, typeName } from "./util.ts";
 const COMMAND_REFS = ["params", "seed", "matrix", "deps", "stages"];
 /** Placeholder roots allowed in `inputs:`. */
 const INPUT_REFS = ["deps", "stages"];
+/** Placeholder roots that a `run:` command may take raw (unquoted): values, not paths. */
+const RAW_REFS = ["params", "matrix"];
 
 /** A `${matrix.<k>}` reference, checked once the matrix keys reaching each stage are known. */
 export interface MatrixRef {
@@ -34,14 +36,18 @@ export interface ReferenceScope extends Scope {
   drafts: Map<string, Draft>;
   /** Collects the `${matrix.<k>}` references of every stage. */
   matrixRefs: MatrixRef[];
+  /** Collects the `${params.…}` references of every stage that resolve (`params.a.b`). */
+  paramRefs: Set<string>;
 }
 
 /** Checks the placeholders of one stage and records what they make it depend on. */
 export class StageRefs {
   /** Upstream stages: explicit `needs:` plus those whose outputs are referenced. */
   readonly needs: Set<string>;
-  /** Declared deps: name -> absolute path. */
+  /** Declared deps that exist: name -> absolute path. */
   readonly deps: Record<string, string>;
+  /** Declared deps that are missing on disk (already reported, so not reported again). */
+  readonly missingDeps: ReadonlySet<string>;
   /** Matrix keys the stage uses (so that sweeping them changes its result). */
   readonly usedKeys: Set<string> = new Set();
   readonly #ctx: ValidationContext;
@@ -55,20 +61,21 @@ export class StageRefs {
    * @param stage The stage's name.
    * @param scope What references resolve against.
    * @param needs The stage's explicit `needs:` (output references add to it).
-   * @param deps The stage's checked `deps:`.
+   * @param deps The stage's checked `deps:`: those that exist and those missing on disk.
    */
   constructor(
     ctx: ValidationContext,
     stage: string,
     scope: ReferenceScope,
     needs: Set<string>,
-    deps: Record<string, string>,
+    deps: CheckedDeps,
   ) {
     this.#ctx = ctx;
     this.#stage = stage;
     this.#scope = scope;
     this.needs = needs;
-    this.deps = deps;
+    this.deps = deps.found;
+    this.missingDeps = deps.missing;
   }
 
   /**
@@ -82,6 +89,14 @@ export class StageRefs {
   check(path: string, ref: string, allowed: readonly string[]): boolean {
     const parts = ref.split(".");
     const root = parts[0];
+    if (root.startsWith(RAW)) {
+      this.#ctx.report(
+        path,
+        `Cannot use placeholder \${${ref}} here`,
+        "`raw:` is for parameter and matrix values in `run:` commands; elsewhere values are not quoted",
+      );
+      return false;
+    }
     if (!allowed.includes(root)) {
       this.#ctx.report(
         path,
@@ -107,6 +122,8 @@ export class StageRefs {
       case "params":
         return this.#checkParam(path, ref, parts);
       case "deps":
+        // A dep missing on disk has its own problem; "no such dep" would be a second, wrong one.
+        if (parts.length === 2 && this.missingDeps.has(parts[1])) return false;
         if (parts.length !== 2 || !(parts[1] in this.deps)) {
           this.#ctx.report(
             path,
@@ -131,7 +148,29 @@ export class StageRefs {
       );
       return false;
     }
+    this.#scope.paramRefs.add(ref);
     return true;
+  }
+
+  /**
+   * Checks one placeholder of a `run:` command: a reference, or `raw:` and a parameter or
+   * matrix value that goes into the command unquoted.
+   *
+   * @param path The dotted path of the command.
+   * @param placeholder The placeholder's text, such as `raw:params.flags`.
+   * @returns Whether it resolves.
+   */
+  checkCommand(path: string, placeholder: string): boolean {
+    const { ref, raw } = splitRaw(placeholder);
+    if (raw && !RAW_REFS.includes(ref.split(".")[0])) {
+      this.#ctx.report(
+        path,
+        `Cannot use placeholder \${${placeholder}}: only parameter and matrix values can be raw`,
+        `paths and \${seed} need no quoting choice: write \${${ref}}`,
+      );
+      return false;
+    }
+    return this.check(path, ref, COMMAND_REFS);
   }
 
   /** `stages.<s>.outs.<o>`: output names may contain dots, everything after `outs.` is one. */
@@ -200,7 +239,7 @@ export function checkReferences(
   if (draft.kind === "run" && typeof raw.run === "string") {
     command = raw.run;
     for (const part of parseTemplate(raw.run)) {
-      if ("ref" in part) refs.check(`${base}.run`, part.ref, COMMAND_REFS);
+      if ("ref" in part) refs.checkCommand(`${base}.run`, part.ref);
     }
   }
   const inputs = draft.kind === "ts" && draft.meta ? checkInputs(ctx, draft, draft.meta, refs) : {};
@@ -239,21 +278,30 @@ function checkNeeds(
   return needs;
 }
 
+/** A stage's `deps:`, once checked. */
+export interface CheckedDeps {
+  /** Those that exist: name -> absolute path. */
+  found: Record<string, string>;
+  /** The names of those missing on disk. */
+  missing: Set<string>;
+}
+
 /** `deps:`: name -> a file or folder that exists, relative to the YAML file declaring it. */
 function checkDeps(
   ctx: ValidationContext,
   base: string,
   raw: unknown,
-): Record<string, string> {
+): CheckedDeps {
   const deps: Record<string, string> = {};
-  if (raw === undefined) return deps;
+  const checked = { found: deps, missing: new Set<string>() };
+  if (raw === undefined) return checked;
   if (!isObject(raw)) {
     ctx.report(
       `${base}.deps`,
       `Cannot accept ${typeName(raw)}: expected a mapping name -> path`,
       "for example `deps: { input: data/input.txt }`",
     );
-    return deps;
+    return checked;
   }
   for (const [dep, path] of Object.entries(raw)) {
     const p = `${base}.deps.${dep}`;
@@ -267,6 +315,7 @@ function checkDeps(
         Deno.statSync(abs);
         deps[dep] = abs;
       } catch {
+        checked.missing.add(dep);
         ctx.report(
           p,
           `Cannot find dep "${path}" (${abs})`,
@@ -275,7 +324,7 @@ function checkDeps(
       }
     }
   }
-  return deps;
+  return checked;
 }
 
 /** `inputs:` of a TypeScript stage: each a declared input given one reference. */

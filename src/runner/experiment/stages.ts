@@ -21,6 +21,8 @@ export interface ResolvedStages {
   templates: Map<string, Map<string, ParamTemplate>>;
   /** Every `${matrix.<k>}` reference, checked once the matrix keys are known. */
   matrixRefs: MatrixRef[];
+  /** Every `${params.…}` reference that resolves (`params.a.b`). */
+  paramRefs: ReadonlySet<string>;
 }
 
 /**
@@ -42,6 +44,7 @@ export function resolveStages(
     rawStages: top.stages,
     drafts,
     matrixRefs: [],
+    paramRefs: new Set(),
   };
   const stages = new Map<string, StageDef>();
   const templates = new Map<string, Map<string, ParamTemplate>>();
@@ -52,7 +55,7 @@ export function resolveStages(
     stages.set(draft.name, resolved.stage);
     templates.set(draft.name, resolved.templates);
   }
-  return { stages, templates, matrixRefs: scope.matrixRefs };
+  return { stages, templates, matrixRefs: scope.matrixRefs, paramRefs: scope.paramRefs };
 }
 
 function resolveStage(

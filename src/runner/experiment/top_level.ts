@@ -8,7 +8,7 @@
 import { basename, extname } from "../path.ts";
 import type { ValidationContext } from "./context.ts";
 import type { Scope } from "./types.ts";
-import { isObject, suggest, typeName } from "./util.ts";
+import { isObject, nonFinite, notFiniteProblem, suggest, typeName } from "./util.ts";
 
 const EXPERIMENT_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 // `lock:` is written by `deno task export` and read by `run --verify`; the engine ignores it.
@@ -72,7 +72,12 @@ export function checkTopLevel(ctx: ValidationContext, file: string): TopLevel | 
         `Cannot accept ${typeName(root.params)}: expected a mapping`,
         "for example `params: { n: 3 }`",
       );
-    } else params = root.params;
+    } else {
+      params = root.params;
+      for (const [path, value] of nonFinite(params, "params")) {
+        ctx.report(path, ...notFiniteProblem(value));
+      }
+    }
   }
   if (!isObject(root.stages) || Object.keys(root.stages).length === 0) {
     ctx.report(

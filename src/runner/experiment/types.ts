@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { Problem } from "../errors.ts";
 import type { InputSpec, ParamSpec } from "../stage.ts";
 
 /** What the runner knows about a TypeScript stage module without running it. */
@@ -73,6 +74,8 @@ export interface Experiment {
   config: Record<string, unknown>;
   /** Every YAML file read. */
   files: string[];
+  /** What validation found probably wrong but not invalid, in file order (the CLI prints it). */
+  warnings: Problem[];
   /** Stores the parsed files in the parse memo (call once the store may be written). */
   saveMemo?: () => void;
 }

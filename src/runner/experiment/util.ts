@@ -23,6 +23,30 @@ export function typeName(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/**
+ * The numbers in a value that are not finite, with their dotted paths: YAML reads `1e400` as
+ * Infinity and `.nan` as NaN, which no stage can use and no cache key can encode.
+ *
+ * @param value A parameter value.
+ * @param path Its dotted path.
+ * @returns `[path, number]` pairs, in order.
+ */
+export function nonFinite(value: unknown, path: string): [string, number][] {
+  if (typeof value === "number") return Number.isFinite(value) ? [] : [[path, value]];
+  if (typeof value !== "object" || value === null) return [];
+  return Object.entries(value).flatMap(([k, v]) => nonFinite(v, `${path}.${k}`));
+}
+
+/** The message and hint of a number that is not finite. */
+export function notFiniteProblem(value: number): [string, string] {
+  return [
+    `Cannot accept ${value}: expected a finite number`,
+    Number.isNaN(value)
+      ? "YAML reads `.nan` as not-a-number: write a number"
+      : "a 64-bit float holds about ±1.8e308; YAML reads larger numbers (such as 1e400) as infinite",
+  ];
+}
+
 /** Levenshtein distance, for "did you mean" hints. */
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -43,14 +67,17 @@ function distance(a: string, b: string): number {
  * and the list of options.
  */
 export function suggest(word: string, options: readonly string[]): string {
+  const best = closest(word, options);
+  const list = options.length > 0 ? options.join(", ") : "none";
+  return best === undefined ? `allowed: ${list}` : `did you mean "${best}"? (allowed: ${list})`;
+}
+
+/** The option closest to a word, when it is close enough to be a likely typo of it. */
+export function closest(word: string, options: readonly string[]): string | undefined {
   const best = options
     .map((o) => ({ o, d: distance(word, o) }))
     .sort((x, y) => x.d - y.d)[0];
-  const list = options.length > 0 ? options.join(", ") : "none";
-  if (best && best.d <= Math.max(2, Math.floor(word.length / 3))) {
-    return `did you mean "${best.o}"? (allowed: ${list})`;
-  }
-  return `allowed: ${list}`;
+  return best && best.d <= Math.max(2, Math.floor(word.length / 3)) ? best.o : undefined;
 }
 
 /** The parameter at a path of keys, or undefined when there is none. */
