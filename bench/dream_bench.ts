@@ -19,7 +19,7 @@ import { CarRacing } from "../src/envs/car_racing/mod.ts";
 import { initBackend } from "../src/models/backend/mod.ts";
 import { ConvVAE } from "../src/models/vae.ts";
 import { MdnRnn } from "../src/models/mdn_rnn.ts";
-import { writeNpy } from "../src/data/npy.ts";
+import { writeNpy } from "../src/data/npy/mod.ts";
 import { mixSeed, Random } from "../src/random/mod.ts";
 import { DreamEnv } from "../src/worldmodels/dream_env.ts";
 import { ControllerDriver } from "../src/worldmodels/agent.ts";

@@ -5,6 +5,6 @@
  */
 
 export * from "./float16.ts";
-export * from "./npy.ts";
+export * from "./npy/mod.ts";
 export * from "./rollouts.ts";
 export * from "./series.ts";

@@ -18,7 +18,7 @@
  */
 
 import { join } from "node:path";
-import { createNpyWriter, type NpyDtype, NpyReader, type NpyWriter, openNpy } from "./npy.ts";
+import { createNpyWriter, type NpyDtype, NpyReader, type NpyWriter, openNpy } from "./npy/mod.ts";
 import { mixSeed, Random } from "../random/mod.ts";
 
 /** File names inside a rollout dataset directory. */

@@ -20,7 +20,7 @@
  */
 
 import { join } from "node:path";
-import { createNpyWriter, type NpyReader, type NpyWriter, openNpy, writeNpy } from "./npy.ts";
+import { createNpyWriter, type NpyReader, type NpyWriter, openNpy, writeNpy } from "./npy/mod.ts";
 import { mixSeed, Random } from "../random/mod.ts";
 import type { EpisodeInfo } from "./rollouts.ts";
 

@@ -24,195 +24,24 @@
  * @module
  */
 
-import { decodeFloat64, encodeFloat64, symmetricEigen } from "./linalg.ts";
-import { Random, type RandomState, type SeedSource } from "../random/mod.ts";
-
-/** `"full"`: the complete covariance matrix; `"diagonal"`: sep-CMA-ES (linear time and space). */
-export type CovarianceModel = "full" | "diagonal";
-
-/** Options of {@linkcode CmaEs}. Exactly one of `seed` and `rng` is required. */
-export interface CmaEsOptions {
-  /** Integer seed of the optimiser's own generator. */
-  seed?: number;
-  /** A generator to draw the optimiser's seed from (e.g. a stage's `ctx.rng`); drawn once. */
-  rng?: SeedSource;
-  /** Population size lambda. Default 4 + floor(3 ln n). */
-  popsize?: number;
-  /** Covariance model. Default `"full"`. */
-  covariance?: CovarianceModel;
-  /** Maximise the fitness instead of minimising it. Default false. */
-  maximize?: boolean;
-  /**
-   * Generations between eigendecompositions of a full covariance matrix. Default: Hansen's
-   * lazy gap, once more than lambda / ((c1 + cmu) n 10) evaluations have passed.
-   */
-  eigenEvery?: number;
-  /** Stop once the best fitness of a generation reaches this value. Default: none. */
-  ftarget?: number;
-  /** Stop after this many generations. Default 100 + 150 (n + 3)^2 / sqrt(lambda) (pycma). */
-  maxIter?: number;
-  /** Stop after this many evaluations. Default: no limit. */
-  maxFevals?: number;
-  /** Stop when recent best and current fitness values span less than this. Default 1e-11. */
-  tolFun?: number;
-  /** Stop when every coordinate's step sigma max(|pc_i|, sqrt(C_ii)) is below this. 1e-11. */
-  tolX?: number;
-  /** Stop when the covariance matrix's condition number exceeds this. Default 1e14. */
-  conditionLimit?: number;
-  /** Stop when sigma / sigma0 exceeds this times the largest sqrt-eigenvalue. Default 1e20. */
-  tolUpSigma?: number;
-}
-
-/** A termination criterion that {@linkcode CmaEs.prototype.stop} can report. */
-export type StopCriterion =
-  | "maxIter"
-  | "maxFevals"
-  | "ftarget"
-  | "tolFun"
-  | "tolX"
-  | "conditionCov"
-  | "noEffectAxis"
-  | "noEffectCoord"
-  | "tolUpSigma";
-
-/** The criteria that hold, each with its threshold; empty while the run should go on. */
-export type StopReasons = Partial<Record<StopCriterion, number>>;
-
-/** The best candidate told so far. */
-export interface BestSolution {
-  /** The candidate (a copy). */
-  x: Float64Array;
-  /** Its fitness, in the caller's sign (not negated when maximising). */
-  fitness: number;
-  /** The evaluation count at which it was told (1-based). */
-  evaluation: number;
-  /** The generation in which it was told (1-based). */
-  generation: number;
-}
-
-/** Resolved options as stored in a checkpoint; null stands for "none" / infinity. */
-export interface CmaEsStoredOptions {
-  maximize: boolean;
-  eigenEvery: number;
-  ftarget: number | null;
-  maxIter: number | null;
-  maxFevals: number | null;
-  tolFun: number;
-  tolX: number;
-  conditionLimit: number;
-  tolUpSigma: number;
-}
-
-/**
- * The complete, JSON-safe state of a {@linkcode CmaEs}. Float arrays are base64 strings of their
- * little-endian float64 bytes, so values (including infinities) round-trip exactly.
- */
-export interface CmaEsState {
-  format: "ditto/cma-es";
-  version: 1;
-  dimension: number;
-  popsize: number;
-  covariance: CovarianceModel;
-  options: CmaEsStoredOptions;
-  sigma0: number;
-  sigma: number;
-  generation: number;
-  evaluations: number;
-  eigenGeneration: number;
-  mean: string;
-  pc: string;
-  ps: string;
-  /** Full model: packed lower triangle, row by row; diagonal model: the diagonal. */
-  c: string;
-  /** Full model: row-major eigenvector matrix; diagonal model: null. */
-  b: string | null;
-  /** Square roots of the eigenvalues (diagonal model: of the variances). */
-  d: string;
-  /** Sorted (minimisation-sign) fitness values of the last generation. */
-  lastFitness: string;
-  /** Best (minimisation-sign) fitness of each recent generation, oldest first. */
-  history: string;
-  best: { x: string; fitness: string; evaluation: number; generation: number } | null;
-  rng: RandomState;
-}
-
-/** Strategy parameters, functions of n, lambda and the covariance model only. */
-interface Strategy {
-  n: number;
-  lambda: number;
-  mu: number;
-  weights: Float64Array;
-  mueff: number;
-  cc: number;
-  cs: number;
-  c1: number;
-  cmu: number;
-  damps: number;
-  chiN: number;
-  historyLength: number;
-  defaultEigenEvery: number;
-  defaultMaxIter: number;
-}
-
-function strategy(n: number, lambda: number, covariance: CovarianceModel): Strategy {
-  const mu = Math.floor(lambda / 2);
-  const weights = new Float64Array(mu);
-  let sum = 0;
-  for (let i = 0; i < mu; i++) {
-    weights[i] = Math.log((lambda + 1) / 2) - Math.log(i + 1);
-    sum += weights[i];
-  }
-  let sumSq = 0;
-  for (let i = 0; i < mu; i++) {
-    weights[i] /= sum;
-    sumSq += weights[i] * weights[i];
-  }
-  const mueff = 1 / sumSq;
-  const cc = (4 + mueff / n) / (n + 4 + (2 * mueff) / n);
-  const cs = (mueff + 2) / (n + mueff + 5);
-  let c1 = 2 / ((n + 1.3) ** 2 + mueff);
-  let cmu = Math.min(1 - c1, (2 * (mueff - 2 + 1 / mueff)) / ((n + 2) ** 2 + mueff));
-  const damps = 1 + 2 * Math.max(0, Math.sqrt((mueff - 1) / (n + 1)) - 1) + cs;
-  // Lazy gap of the tutorial's code: decompose when more than lambda/(c1+cmu)/n/10 evaluations
-  // have passed, computed with the full-model rates.
-  const gapGenerations = 1 / ((c1 + cmu) * n * 10);
-  if (covariance === "diagonal") {
-    // sep-CMA-ES: a diagonal matrix has n free parameters instead of n(n+1)/2, so it can learn
-    // (n + 2) / 3 times faster (Ros & Hansen 2008).
-    c1 = (c1 * (n + 2)) / 3;
-    cmu = Math.min(1 - c1, (cmu * (n + 2)) / 3);
-  }
-  return {
-    n,
-    lambda,
-    mu,
-    weights,
-    mueff,
-    cc,
-    cs,
-    c1,
-    cmu,
-    damps,
-    chiN: Math.sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n * n)),
-    historyLength: 10 + Math.ceil((30 * n) / lambda),
-    defaultEigenEvery: Math.floor(gapGenerations) + 1,
-    defaultMaxIter: Math.floor(100 + (150 * (n + 3) ** 2) / Math.sqrt(lambda)),
-  };
-}
-
-function positiveOr(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw new RangeError(
-      `Cannot create CMA-ES: option ${name} must be a number >= 0, not ${value}`,
-    );
-  }
-  return value;
-}
-
-function toJsonNumber(x: number): number | null {
-  return Number.isFinite(x) ? x : null;
-}
+import { symmetricEigen } from "./linalg.ts";
+import type { Random } from "../random/mod.ts";
+import {
+  type CmaEsOptions,
+  type CmaEsStoredOptions,
+  type CovarianceModel,
+  setUp,
+  type Strategy,
+} from "./cma_es/strategy.ts";
+import {
+  type BestSolution,
+  type CmaEsSnapshot,
+  type CmaEsState,
+  decodeState,
+  encodeState,
+  stateOptions,
+} from "./cma_es/state.ts";
+import { conditionNumber, type StopReasons, stopReasons, variance } from "./cma_es/stop.ts";
 
 /**
  * CMA-ES with an ask/tell interface. Minimises by default (`maximize: true` to maximise).
@@ -248,70 +77,19 @@ export class CmaEs {
    * @param options Seed or RNG (required), population size, covariance model, stop criteria.
    */
   constructor(x0: ArrayLike<number>, sigma0: number, options: CmaEsOptions) {
-    const n = x0?.length;
-    if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError("Cannot create CMA-ES: x0 must be a non-empty array of numbers");
-    }
-    for (let i = 0; i < n; i++) {
-      if (!Number.isFinite(x0[i])) {
-        throw new RangeError(`Cannot create CMA-ES: x0[${i}] is ${x0[i]}`);
-      }
-    }
-    if (typeof sigma0 !== "number" || !Number.isFinite(sigma0) || sigma0 <= 0) {
-      throw new RangeError(
-        `Cannot create CMA-ES: sigma0 must be a finite number > 0, not ${sigma0}`,
-      );
-    }
-    if (options === null || typeof options !== "object") {
-      throw new TypeError("Cannot create CMA-ES: options with a seed or an rng are required");
-    }
-    const covariance = options.covariance ?? "full";
-    if (covariance !== "full" && covariance !== "diagonal") {
-      throw new RangeError(
-        `Cannot create CMA-ES: covariance must be "full" or "diagonal", not ${covariance}`,
-      );
-    }
-    const lambda = options.popsize ?? 4 + Math.floor(3 * Math.log(n));
-    if (!Number.isInteger(lambda) || lambda < 2) {
-      throw new RangeError(`Cannot create CMA-ES: popsize must be an integer >= 2, not ${lambda}`);
-    }
-    if ((options.seed === undefined) === (options.rng === undefined)) {
-      throw new TypeError("Cannot create CMA-ES: give exactly one of the options seed and rng");
-    }
-    this.#rng = options.seed !== undefined
-      ? Random.splitMix(options.seed)
-      : Random.fromSource(options.rng as SeedSource);
-
-    const p = strategy(n, lambda, covariance);
-    const eigenEvery = options.eigenEvery ?? p.defaultEigenEvery;
-    if (!Number.isInteger(eigenEvery) || eigenEvery < 1) {
-      throw new RangeError(
-        `Cannot create CMA-ES: eigenEvery must be an integer >= 1, not ${eigenEvery}`,
-      );
-    }
-    if (options.ftarget !== undefined && Number.isNaN(options.ftarget)) {
-      throw new RangeError("Cannot create CMA-ES: ftarget is NaN");
-    }
-    this.#p = p;
-    this.#covariance = covariance;
-    this.#opts = {
-      maximize: options.maximize === true,
-      eigenEvery,
-      ftarget: options.ftarget ?? null,
-      maxIter: toJsonNumber(positiveOr(options.maxIter, p.defaultMaxIter, "maxIter")),
-      maxFevals: toJsonNumber(positiveOr(options.maxFevals, Infinity, "maxFevals")),
-      tolFun: positiveOr(options.tolFun, 1e-11, "tolFun"),
-      tolX: positiveOr(options.tolX, 1e-11, "tolX"),
-      conditionLimit: positiveOr(options.conditionLimit, 1e14, "conditionLimit"),
-      tolUpSigma: positiveOr(options.tolUpSigma, 1e20, "tolUpSigma"),
-    };
+    const setup = setUp(x0, sigma0, options);
+    const n = setup.strategy.n;
+    this.#p = setup.strategy;
+    this.#covariance = setup.covariance;
+    this.#opts = setup.options;
+    this.#rng = setup.rng;
     this.#sigma0 = sigma0;
     this.#sigma = sigma0;
     this.#mean = Float64Array.from(x0);
     this.#pc = new Float64Array(n);
     this.#ps = new Float64Array(n);
     this.#d = new Float64Array(n).fill(1);
-    if (covariance === "full") {
+    if (this.#covariance === "full") {
       this.#c = new Float64Array(n * n);
       this.#b = new Float64Array(n * n);
       for (let i = 0; i < n; i++) {
@@ -382,24 +160,15 @@ export class CmaEs {
 
   /** Per-coordinate standard deviations sigma sqrt(C_ii) of the sampling distribution. */
   get stds(): Float64Array {
-    const n = this.#p.n;
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = this.#sigma * Math.sqrt(this.#variance(i));
+    const s = this.#snapshot();
+    const out = new Float64Array(s.dimension);
+    for (let i = 0; i < s.dimension; i++) out[i] = this.#sigma * Math.sqrt(variance(s, i));
     return out;
   }
 
   /** Condition number of the covariance matrix at its last decomposition. */
   get conditionNumber(): number {
-    let max = -Infinity, min = Infinity;
-    for (const v of this.#d) {
-      max = Math.max(max, v * v);
-      min = Math.min(min, v * v);
-    }
-    return max / min;
-  }
-
-  #variance(i: number): number {
-    return this.#covariance === "full" ? this.#c[i * this.#p.n + i] : this.#c[i];
+    return conditionNumber(this.#d);
   }
 
   /**
@@ -610,98 +379,12 @@ export class CmaEs {
    * an empty object while none holds. Reporting never stops anything: the caller decides.
    */
   stop(): StopReasons {
-    const out: StopReasons = {};
-    const o = this.#opts;
-    const { n } = this.#p;
-    const g = this.#generation;
-    if (o.maxIter !== null && g >= o.maxIter) out.maxIter = o.maxIter;
-    if (o.maxFevals !== null && this.#evaluations >= o.maxFevals) out.maxFevals = o.maxFevals;
-    if (g === 0) return out;
-    const sign = o.maximize ? -1 : 1;
-    if (o.ftarget !== null && this.#lastFitness[0] <= sign * o.ftarget) out.ftarget = o.ftarget;
-    if (g >= 2) {
-      let lo = Infinity, hi = -Infinity;
-      for (const v of this.#history) {
-        lo = Math.min(lo, v);
-        hi = Math.max(hi, v);
-      }
-      for (const v of this.#lastFitness) {
-        lo = Math.min(lo, v);
-        hi = Math.max(hi, v);
-      }
-      if (hi - lo < o.tolFun) out.tolFun = o.tolFun;
-    }
-    const sigma = this.#sigma;
-    let allSmall = true;
-    for (let i = 0; i < n && allSmall; i++) {
-      const step = sigma * Math.max(Math.abs(this.#pc[i]), Math.sqrt(this.#variance(i)));
-      allSmall = step < o.tolX;
-    }
-    if (allSmall) out.tolX = o.tolX;
-    if (this.conditionNumber > o.conditionLimit) out.conditionCov = o.conditionLimit;
-    const m = this.#mean;
-    const axis = g % n;
-    const axisStep = 0.1 * sigma * this.#d[axis];
-    let noEffect = true;
-    for (let i = 0; i < n && noEffect; i++) {
-      const dir = this.#covariance === "full" ? this.#b[i * n + axis] : i === axis ? 1 : 0;
-      noEffect = m[i] + axisStep * dir === m[i];
-    }
-    if (noEffect) out.noEffectAxis = 0.1;
-    for (let i = 0; i < n; i++) {
-      if (m[i] + 0.2 * sigma * Math.sqrt(this.#variance(i)) === m[i]) {
-        out.noEffectCoord = 0.2;
-        break;
-      }
-    }
-    let maxD = 0;
-    for (const v of this.#d) maxD = Math.max(maxD, v);
-    if (sigma / this.#sigma0 > o.tolUpSigma * maxD) out.tolUpSigma = o.tolUpSigma;
-    return out;
+    return stopReasons(this.#snapshot());
   }
 
   /** The complete state, JSON-safe; {@linkcode CmaEs.fromState} continues from it exactly. */
   toState(): CmaEsState {
-    const { n } = this.#p;
-    let c: Float64Array;
-    if (this.#covariance === "full") {
-      c = new Float64Array((n * (n + 1)) / 2);
-      let k = 0;
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j <= i; j++) c[k++] = this.#c[i * n + j];
-      }
-    } else {
-      c = this.#c;
-    }
-    const best = this.#best;
-    return {
-      format: "ditto/cma-es",
-      version: 1,
-      dimension: n,
-      popsize: this.#p.lambda,
-      covariance: this.#covariance,
-      options: { ...this.#opts },
-      sigma0: this.#sigma0,
-      sigma: this.#sigma,
-      generation: this.#generation,
-      evaluations: this.#evaluations,
-      eigenGeneration: this.#eigenGeneration,
-      mean: encodeFloat64(this.#mean),
-      pc: encodeFloat64(this.#pc),
-      ps: encodeFloat64(this.#ps),
-      c: encodeFloat64(c),
-      b: this.#covariance === "full" ? encodeFloat64(this.#b) : null,
-      d: encodeFloat64(this.#d),
-      lastFitness: encodeFloat64(this.#lastFitness),
-      history: encodeFloat64(this.#history),
-      best: best && {
-        x: encodeFloat64(best.x),
-        fitness: encodeFloat64([best.fitness]),
-        evaluation: best.evaluation,
-        generation: best.generation,
-      },
-      rng: this.#rng.toState(),
-    };
+    return encodeState(this.#snapshot());
   }
 
   /** Same as {@linkcode CmaEs.prototype.toState}, so `JSON.stringify(es)` gives a checkpoint. */
@@ -715,64 +398,49 @@ export class CmaEs {
    * @throws {TypeError} when the state is not a CMA-ES state of this format.
    */
   static fromState(state: CmaEsState): CmaEs {
-    if (state?.format !== "ditto/cma-es" || state.version !== 1) {
-      throw new TypeError(
-        `Cannot restore CMA-ES: expected format "ditto/cma-es" version 1, got ${state?.format} version ${state?.version}`,
-      );
-    }
-    const n = state.dimension;
-    const o = state.options;
-    if (o === null || typeof o !== "object") {
-      throw new TypeError("Cannot restore CMA-ES: the state has no options");
-    }
-    const es = new CmaEs(new Float64Array(n), state.sigma0, {
-      seed: 0,
-      popsize: state.popsize,
-      covariance: state.covariance,
-      maximize: o.maximize,
-      eigenEvery: o.eigenEvery,
-      ftarget: o.ftarget ?? undefined,
-      maxIter: o.maxIter ?? Infinity,
-      maxFevals: o.maxFevals ?? Infinity,
-      tolFun: o.tolFun,
-      tolX: o.tolX,
-      conditionLimit: o.conditionLimit,
-      tolUpSigma: o.tolUpSigma,
-    });
-    for (const key of ["sigma", "generation", "evaluations", "eigenGeneration"] as const) {
-      if (typeof state[key] !== "number" || !Number.isFinite(state[key])) {
-        throw new TypeError(`Cannot restore CMA-ES: ${key} is ${state[key]}`);
-      }
-    }
-    es.#sigma = state.sigma;
-    es.#generation = state.generation;
-    es.#evaluations = state.evaluations;
-    es.#eigenGeneration = state.eigenGeneration;
-    es.#mean = decodeFloat64(state.mean, n);
-    es.#pc = decodeFloat64(state.pc, n);
-    es.#ps = decodeFloat64(state.ps, n);
-    es.#d = decodeFloat64(state.d, n);
-    if (state.covariance === "full") {
-      const packed = decodeFloat64(state.c, (n * (n + 1)) / 2);
-      let k = 0;
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j <= i; j++) es.#c[i * n + j] = packed[k++];
-      }
-      es.#b = decodeFloat64(state.b ?? "", n * n);
-    } else {
-      es.#c = decodeFloat64(state.c, n);
-    }
-    es.#lastFitness = decodeFloat64(state.lastFitness);
-    es.#history = Array.from(decodeFloat64(state.history));
-    const best = state.best;
-    es.#best = best && {
-      x: decodeFloat64(best.x, n),
-      fitness: decodeFloat64(best.fitness, 1)[0],
-      evaluation: best.evaluation,
-      generation: best.generation,
-    };
-    es.#rng = Random.fromState(state.rng);
+    const options = stateOptions(state);
+    const es = new CmaEs(new Float64Array(state.dimension), state.sigma0, options);
+    const run = decodeState(state, state.dimension);
+    es.#sigma = run.sigma;
+    es.#generation = run.generation;
+    es.#evaluations = run.evaluations;
+    es.#eigenGeneration = run.eigenGeneration;
+    es.#mean = run.mean;
+    es.#pc = run.pc;
+    es.#ps = run.ps;
+    es.#c = run.c;
+    es.#b = run.b;
+    es.#d = run.d;
+    es.#lastFitness = run.lastFitness;
+    es.#history = run.history;
+    es.#best = run.best;
+    es.#rng = run.rng;
     return es;
+  }
+
+  /** The whole run, with live arrays: read by the stop criteria and the checkpoint. */
+  #snapshot(): CmaEsSnapshot {
+    return {
+      dimension: this.#p.n,
+      popsize: this.#p.lambda,
+      covariance: this.#covariance,
+      options: this.#opts,
+      sigma0: this.#sigma0,
+      sigma: this.#sigma,
+      generation: this.#generation,
+      evaluations: this.#evaluations,
+      eigenGeneration: this.#eigenGeneration,
+      mean: this.#mean,
+      pc: this.#pc,
+      ps: this.#ps,
+      c: this.#c,
+      b: this.#b,
+      d: this.#d,
+      lastFitness: this.#lastFitness,
+      history: this.#history,
+      best: this.#best,
+      rng: this.#rng,
+    };
   }
 }
 

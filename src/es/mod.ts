@@ -5,15 +5,8 @@
  * @module
  */
 
-export {
-  type BestSolution,
-  CmaEs,
-  type CmaEsOptions,
-  type CmaEsState,
-  type CmaEsStoredOptions,
-  type CovarianceModel,
-  l2Penalty,
-  type StopCriterion,
-  type StopReasons,
-} from "./cma_es.ts";
+export { CmaEs, l2Penalty } from "./cma_es.ts";
+export type { CmaEsOptions, CmaEsStoredOptions, CovarianceModel } from "./cma_es/strategy.ts";
+export type { BestSolution, CmaEsState } from "./cma_es/state.ts";
+export type { StopCriterion, StopReasons } from "./cma_es/stop.ts";
 export { decodeFloat64, encodeFloat64, type SymmetricEigen, symmetricEigen } from "./linalg.ts";

@@ -30,7 +30,7 @@
 
 import { join } from "node:path";
 import { mixSeed, Random } from "../random/mod.ts";
-import { readNpy } from "../data/npy.ts";
+import { readNpy } from "../data/npy/mod.ts";
 import { SERIES_FILES } from "../data/series.ts";
 import { initBackend } from "../models/backend/mod.ts";
 import { MdnRnn, type MixtureParams, sampleMixture } from "../models/mdn_rnn.ts";

@@ -8,7 +8,7 @@ import {
   openNpy,
   readNpy,
   writeNpy,
-} from "../../src/data/npy.ts";
+} from "../../src/data/npy/mod.ts";
 import { fromFloat16Bits, toFloat16Bits } from "../../src/data/float16.ts";
 import { python } from "./python.ts";
 

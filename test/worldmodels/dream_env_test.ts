@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeNpy } from "../../src/data/npy.ts";
+import { writeNpy } from "../../src/data/npy/mod.ts";
 import { initBackend } from "../../src/models/backend/mod.ts";
 import { MdnRnn } from "../../src/models/mdn_rnn.ts";
 import {
