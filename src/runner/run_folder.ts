@@ -277,3 +277,24 @@ export function recoverStaleRunsFor(runsDir: string, refs?: string[]): void {
     : refs.map((ref) => referencedExperimentDir(runsDir, ref));
   for (const dir of new Set(dirs)) if (dir !== undefined) recoverStaleRuns(dir);
 }
+
+/**
+ * Whether a runner holds the flock on a lock file (a run's `.lock`, a key's lock): the lock
+ * dies with its process, so a held lock means a live runner.
+ *
+ * @param path The lock file.
+ * @returns False when the file is missing or nobody holds it.
+ */
+export function lockHeld(path: string): boolean {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path, { read: true, write: true });
+  } catch {
+    return false;
+  }
+  try {
+    return !file.tryLockSync(true);
+  } finally {
+    file.close();
+  }
+}

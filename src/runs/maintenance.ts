@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { hashFile } from "../runner/hash.ts";
 import type { ContentHash, Manifest } from "../runner/hash.ts";
 import { type RunRecord, UsageError } from "../runner/mod.ts";
-import { recoverStaleRuns } from "../runner/run_folder.ts";
+import { lockHeld, recoverStaleRuns } from "../runner/run_folder.ts";
 import { type StageResultEntry, Store } from "../runner/store.ts";
 import { storeRoot } from "./run_data.ts";
 
@@ -249,21 +249,6 @@ interface RunEntry {
   dir: string;
   record?: RunRecord;
   active: boolean;
-}
-
-/** Whether a run's runner is alive: it holds the flock on the run's `.lock`. */
-function lockHeld(path: string): boolean {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true, write: true });
-  } catch {
-    return false;
-  }
-  try {
-    return !file.tryLockSync(true);
-  } finally {
-    file.close();
-  }
 }
 
 function listRunEntries(runsDir: string): RunEntry[] {

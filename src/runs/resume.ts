@@ -15,6 +15,7 @@ import {
   UsageError,
 } from "../runner/mod.ts";
 import { writeFileAtomic } from "../runner/store.ts";
+import { lockHeld } from "../runner/run_folder.ts";
 
 /** Where a resumed run records its origin in `run.json`. */
 export interface ResumedFrom {
@@ -24,20 +25,6 @@ export interface ResumedFrom {
   dir: string;
   /** Its status when it was resumed. */
   status: string;
-}
-
-function lockHeld(path: string): boolean {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(path, { read: true, write: true });
-  } catch {
-    return false;
-  }
-  try {
-    return !file.tryLockSync(true);
-  } finally {
-    file.close();
-  }
 }
 
 /**
