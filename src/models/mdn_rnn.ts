@@ -3,11 +3,16 @@
  *
  * - input per step: [z_t, a_t] (+ r_t with `rewardHead`, as in the book's version);
  * - LSTM (`hidden` units, 256 by default; sigmoid gates, tanh, forget bias 1 at init);
- * - linear head to `zSize * mixtures * 3` mixture parameters (+ 1 reward logit): per latent
- *   dimension a row of [mixtures logits | mixtures means | mixtures log-std] (dimension-major,
- *   as in the original `rnn.py`), i.e. an independent 1-D Gaussian mixture per dimension;
+ * - linear head to `zSize * mixtures * 3` mixture parameters (+ 1 reward output) (+ 1 done
+ *   logit): per latent dimension a row of [mixtures logits | mixtures means | mixtures log-std]
+ *   (dimension-major, as in the original `rnn.py`), i.e. an independent 1-D Gaussian mixture
+ *   per dimension;
  * - loss: mean over batch x time x zSize of -log sum_k pi_k N(z_{t+1}; mu_k, sigma_k), plus the
- *   mean binary cross-entropy of the reward logit; Adam with element-wise gradient clipping.
+ *   mean loss of each extra output: the book's reward logit (binary cross-entropy of a 0/1
+ *   tile bit), or the reward regression (`rewardRegression`: squared error of the reward times
+ *   `rewardScale`, over-prediction weighted by `rewardOverWeight`), and the done logit
+ *   (`doneHead`: cross-entropy, positives weighted by `doneWeight`, as the paper's Doom model);
+ *   Adam with element-wise gradient clipping.
  *
  * Training runs on the SIMD kernels of {@linkcode MdnRnnEngine} (`engine: "simd"`, default; any
  * tfjs backend) or through tfjs autodiff of {@linkcode lstmSequence} (`engine: "tfjs"`, useful
@@ -22,6 +27,8 @@ import * as tf from "@tensorflow/tfjs";
 import { createRng, type Rng } from "../runner/rng.ts";
 import { lstmSequence } from "./lstm.ts";
 import {
+  extraColumns,
+  headOutputs,
   type MdnRnnBatch,
   type MdnRnnDims,
   MdnRnnEngine,
@@ -47,11 +54,33 @@ export interface MdnRnnConfig {
   mixtures: number;
   /** Whether the reward is an input and is predicted (the book's version); default false. */
   rewardHead: boolean;
+  /**
+   * With `rewardHead`: the reward is regressed (input and target: the reward times
+   * `rewardScale`) rather than the book's 0/1 tile bit; absent = false.
+   */
+  rewardRegression?: boolean;
+  /** Factor from gym's reward to the regression's units; absent = 1. */
+  rewardScale?: number;
+  /** Weight of the squared error where the reward is over-predicted; absent = 1. */
+  rewardOverWeight?: number;
+  /** Whether a done logit predicts that the step's action ends the episode; absent = false. */
+  doneHead?: boolean;
+  /** Weight of the positive class in the done cross-entropy; absent = 1. */
+  doneWeight?: number;
   /** Adam learning rate; default 1e-3. */
   learningRate: number;
   /** Element-wise gradient clip (0 = none); default 1. */
   gradClip: number;
 }
+
+/** The optional settings of {@linkcode MdnRnnConfig} and their values when absent. */
+const OPTIONAL_DEFAULTS = {
+  rewardRegression: false,
+  rewardScale: 1,
+  rewardOverWeight: 1,
+  doneHead: false,
+  doneWeight: 1,
+} as const;
 
 /** The defaults: the original CarRacing M. */
 export const MDN_RNN_DEFAULTS: MdnRnnConfig = {
@@ -86,8 +115,23 @@ export interface MdnRnnSequences {
   z: Float32Array;
   /** Actions [batch, length, actionSize]. */
   action: Float32Array;
-  /** Rewards in {0, 1} [batch, length]; required with the reward head. */
+  /**
+   * Reward inputs [batch, length] in the model's units ({@linkcode MdnRnn.encodeReward}): entry
+   * t came with frame t (the reward of the step that led to it), and entry t + 1 is the target
+   * of step t; required with the reward head.
+   */
   reward?: Float32Array;
+  /**
+   * Dones in {0, 1} [batch, length]: entry t is 1 when action t ended the episode, the target
+   * of step t; required with the done head.
+   */
+  done?: Float32Array;
+  /**
+   * Per sequence, 1 when its last frame is missing: the window runs to the last action of an
+   * episode, whose reward and done are targets but which has no next frame (its z, action and
+   * reward inputs at the last frame are ignored, and the z target of the last step is masked).
+   */
+  lastFrameMissing?: Uint8Array;
   /** Number of sequences. */
   batch: number;
   /** Frames per sequence. */
@@ -96,13 +140,20 @@ export interface MdnRnnSequences {
 
 /** Losses of one training step. */
 export interface MdnRnnLosses {
-  /** nll + bce, what was minimised. */
+  /** nll + bce + mse + doneBce, what was minimised. */
   loss: number;
   /** Mixture negative log-likelihood per latent dimension. */
   nll: number;
-  /** Reward binary cross-entropy (0 without the reward head). */
+  /** Reward binary cross-entropy (0 without the bit reward head). */
   bce: number;
+  /** Weighted squared error of the scaled reward (0 without the regression head). */
+  mse: number;
+  /** Weighted done cross-entropy (0 without the done head). */
+  doneBce: number;
 }
+
+/** The loss terms, in the order they are summed. */
+const LOSS_NAMES = ["loss", "nll", "bce", "mse", "doneBce"] as const;
 
 /** One step's inputs, batched. */
 export interface MdnRnnStepInput {
@@ -194,7 +245,7 @@ export class MdnRnn {
   readonly config: MdnRnnConfig;
   /** LSTM input size: zSize + actionSize (+ 1 with the reward head). */
   readonly inputSize: number;
-  /** Head outputs: zSize * mixtures * 3 (+ 1 with the reward head). */
+  /** Head outputs: zSize * mixtures * 3 (+ 1 with the reward head) (+ 1 with the done head). */
   readonly outputs: number;
   /** The weights (Keras layout); replace them only through {@linkcode setWeights}. */
   weights: MdnRnnWeights;
@@ -212,6 +263,12 @@ export class MdnRnn {
   /** Creates a freshly initialised network (Keras initialisers, seeded). */
   constructor(config: Partial<MdnRnnConfig> = {}, options: MdnRnnOptions = {}) {
     this.config = { ...MDN_RNN_DEFAULTS, ...config };
+    // Optional settings at their defaults are left out, so the saved metadata of a model
+    // without them stays as it was.
+    for (const [k, v] of Object.entries(OPTIONAL_DEFAULTS)) {
+      const key = k as keyof typeof OPTIONAL_DEFAULTS;
+      if (this.config[key] === undefined || this.config[key] === v) delete this.config[key];
+    }
     const { zSize, actionSize, hidden, mixtures, rewardHead } = this.config;
     for (const [name, v] of Object.entries({ zSize, actionSize, hidden, mixtures })) {
       if (!Number.isInteger(v) || v < 1) {
@@ -221,8 +278,17 @@ export class MdnRnn {
     if (hidden % 8 !== 0) {
       throw new RangeError(`Cannot create MDN-RNN: hidden ${hidden} is not a multiple of 8`);
     }
+    if (this.config.rewardRegression && !rewardHead) {
+      throw new RangeError("Cannot create MDN-RNN: rewardRegression needs rewardHead");
+    }
+    for (const k of ["rewardScale", "rewardOverWeight", "doneWeight"] as const) {
+      const v = this.config[k];
+      if (v !== undefined && !(v > 0 && Number.isFinite(v))) {
+        throw new RangeError(`Cannot create MDN-RNN: ${k} must be a positive number, got ${v}`);
+      }
+    }
     this.inputSize = zSize + actionSize + (rewardHead ? 1 : 0);
-    this.outputs = zSize * mixtures * 3 + (rewardHead ? 1 : 0);
+    this.outputs = headOutputs(this.dims);
     this.engineKind = options.engine ?? "simd";
     this.workerCount = Math.max(1, Math.floor(options.workers ?? 1));
     const rng = createRng(options.seed ?? 0).fork("mdn_rnn:init");
@@ -296,10 +362,19 @@ export class MdnRnn {
     if (rewardHead && seqs.reward?.length !== B * L) {
       throw new RangeError(`Cannot train MDN-RNN: the reward head needs reward [${B}, ${L}]`);
     }
+    const doneHead = this.config.doneHead === true;
+    if (doneHead && seqs.done?.length !== B * L) {
+      throw new RangeError(`Cannot train MDN-RNN: the done head needs done [${B}, ${L}]`);
+    }
+    const missing = seqs.lastFrameMissing;
+    if (missing !== undefined && missing.length !== B) {
+      throw new RangeError(`Cannot train MDN-RNN: lastFrameMissing needs ${B} values`);
+    }
     const T = L - 1, I = this.inputSize;
     const input = new Float32Array(B * T * I);
     const targetZ = new Float32Array(B * T * Z);
     const targetReward = rewardHead ? new Float32Array(B * T) : undefined;
+    const targetDone = doneHead ? new Float32Array(B * T) : undefined;
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const row = (b * T + t) * I, src = b * L + t;
@@ -309,10 +384,22 @@ export class MdnRnn {
           input[row + Z + A] = seqs.reward![src];
           targetReward![b * T + t] = seqs.reward![src + 1];
         }
+        if (doneHead) targetDone![b * T + t] = seqs.done![src];
         targetZ.set(seqs.z.subarray((src + 1) * Z, (src + 2) * Z), (b * T + t) * Z);
       }
     }
-    return { input, targetZ, targetReward, batch: B, seq: T };
+    const out: MdnRnnBatch = { input, targetZ, targetReward, batch: B, seq: T };
+    if (targetDone) out.targetDone = targetDone;
+    if (missing?.some((m) => m !== 0)) {
+      out.zMask = new Float32Array(B * T).fill(1);
+      for (let b = 0; b < B; b++) {
+        if (missing[b] !== 0) {
+          out.zMask[b * T + T - 1] = 0;
+          targetZ.fill(0, (b * T + T - 1) * Z, (b * T + T) * Z);
+        }
+      }
+    }
+    return out;
   }
 
   /** Loss and gradients of a batch, without updating the weights. */
@@ -332,14 +419,20 @@ export class MdnRnn {
     const shapes = this.weightShapes();
     const { zSize: Z, mixtures: K, hidden: H, rewardHead } = this.config;
     const { batch: B, seq: T } = batch;
-    const O = this.outputs;
+    const dims = this.dims;
+    const col = extraColumns(dims);
     let result: MdnRnnLosses & { grads: MdnRnnWeights } | undefined;
     tf.tidy(() => {
       const x = tf.tensor3d(batch.input, [B, T, this.inputSize]);
       const zt = tf.tensor3d(batch.targetZ, [B * T, Z, 1]);
       const rt = batch.targetReward ? tf.tensor1d(batch.targetReward) : undefined;
+      const dt = batch.targetDone ? tf.tensor1d(batch.targetDone) : undefined;
+      const mask = batch.zMask ? tf.tensor2d(batch.zMask, [B * T, 1]) : undefined;
       const ws = WEIGHT_NAMES.map((k) => tf.tensor(this.weights[k], shapes[k]));
       let nllT: tf.Scalar | undefined, bceT: tf.Scalar | undefined;
+      let mseT: tf.Scalar | undefined, doneT: tf.Scalar | undefined;
+      const column = (y: tf.Tensor2D, c: number) =>
+        tf.reshape(tf.slice(y, [0, c], [B * T, 1]), [B * T]);
       const f = (k: tf.Tensor, rk: tf.Tensor, b: tf.Tensor, hk: tf.Tensor, hb: tf.Tensor) => {
         const h = lstmSequence(x, {
           kernel: k as tf.Tensor2D,
@@ -352,26 +445,49 @@ export class MdnRnn {
         const logPi = tf.sub(logits, tf.logSumExp(logits, 2, true));
         const e = tf.div(tf.sub(zt, mu), tf.exp(logSigma));
         const logN = tf.sub(tf.sub(tf.mul(-0.5, tf.square(e)), logSigma), LOG_SQRT_2PI);
-        nllT = tf.keep(tf.neg(tf.mean(tf.logSumExp(tf.add(logPi, logN), 2))));
-        if (!rewardHead || !rt) return nllT;
-        const l = tf.reshape(tf.slice(y, [0, O - 1], [B * T, 1]), [B * T]);
-        bceT = tf.keep(
-          tf.mean(tf.add(tf.sub(tf.relu(l), tf.mul(l, rt)), tf.log1p(tf.exp(tf.neg(tf.abs(l)))))),
+        const lse = tf.logSumExp(tf.add(logPi, logN), 2);
+        nllT = tf.keep(
+          mask ? tf.div(tf.neg(tf.sum(tf.mul(lse, mask))), B * T * Z) : tf.neg(tf.mean(lse)),
         );
-        return tf.add(nllT, bceT) as tf.Scalar;
+        let total: tf.Scalar = nllT;
+        if (rewardHead && rt && dims.rewardRegression) {
+          const e = tf.sub(column(y, col.reward), rt);
+          // w relu(e)^2 + relu(-e)^2: the over-prediction weighted.
+          const over = tf.mul(dims.rewardOverWeight!, tf.square(tf.relu(e)));
+          mseT = tf.keep(tf.mean(tf.add(over, tf.square(tf.relu(tf.neg(e))))));
+          total = tf.add(total, mseT);
+        } else if (rewardHead && rt) {
+          const l = column(y, col.reward);
+          bceT = tf.keep(
+            tf.mean(
+              tf.add(tf.sub(tf.relu(l), tf.mul(l, rt)), tf.log1p(tf.exp(tf.neg(tf.abs(l))))),
+            ),
+          );
+          total = tf.add(total, bceT);
+        }
+        if (dims.doneHead && dt) {
+          const l = column(y, col.done);
+          // w y softplus(-l) + (1 - y) softplus(l)
+          const pos = tf.mul(tf.mul(dims.doneWeight!, dt), tf.softplus(tf.neg(l)));
+          doneT = tf.keep(tf.mean(tf.add(pos, tf.mul(tf.sub(1, dt), tf.softplus(l)))));
+          total = tf.add(total, doneT);
+        }
+        return total;
       };
       const { value, grads } = tf.valueAndGrads(f)(ws);
       const out = Object.fromEntries(
         WEIGHT_NAMES.map((k, i) => [k, grads[i].dataSync() as Float32Array]),
       ) as unknown as MdnRnnWeights;
+      const read = (v: tf.Scalar | undefined) => v ? v.dataSync()[0] : 0;
       result = {
         loss: value.dataSync()[0],
         nll: nllT!.dataSync()[0],
-        bce: bceT ? bceT.dataSync()[0] : 0,
+        bce: read(bceT),
+        mse: read(mseT),
+        doneBce: read(doneT),
         grads: out,
       };
-      nllT?.dispose();
-      bceT?.dispose();
+      for (const v of [nllT, bceT, mseT, doneT]) v?.dispose();
     });
     return result!;
   }
@@ -379,7 +495,32 @@ export class MdnRnn {
   /** The sizes the kernels need. */
   private get dims(): MdnRnnDims {
     const { hidden, zSize, mixtures, rewardHead } = this.config;
-    return { inputSize: this.inputSize, hidden, zSize, mixtures, rewardHead };
+    const dims: MdnRnnDims = { inputSize: this.inputSize, hidden, zSize, mixtures, rewardHead };
+    const c = this.config;
+    if (c.rewardRegression) {
+      dims.rewardRegression = true;
+      dims.rewardOverWeight = c.rewardOverWeight ?? 1;
+    }
+    if (c.doneHead) {
+      dims.doneHead = true;
+      dims.doneWeight = c.doneWeight ?? 1;
+    }
+    return dims;
+  }
+
+  /**
+   * The reward input (and target) for a step that earned gym reward `reward` and ended the
+   * episode when `done`: with the regression head `reward * rewardScale`; else the book's bit,
+   * 1 when the reward is positive and the step did not end the episode.
+   */
+  encodeReward(reward: number, done = false): number {
+    if (this.config.rewardRegression) return reward * (this.config.rewardScale ?? 1);
+    return reward > 0 && !done ? 1 : 0;
+  }
+
+  /** Gym's reward for a predicted regression output (the inverse of the scaling). */
+  decodeReward(value: number): number {
+    return value / (this.config.rewardScale ?? 1);
   }
 
   /**
@@ -403,6 +544,8 @@ export class MdnRnn {
         input: batch.input.slice(b0 * T * I, b1 * T * I),
         targetZ: batch.targetZ.slice(b0 * T * Z, b1 * T * Z),
         targetReward: batch.targetReward?.slice(b0 * T, b1 * T),
+        targetDone: batch.targetDone?.slice(b0 * T, b1 * T),
+        zMask: batch.zMask?.slice(b0 * T, b1 * T),
         batch: b1 - b0,
         seq: T,
       };
@@ -433,27 +576,23 @@ export class MdnRnn {
     const total = results[0];
     const w0 = (bounds[1] - bounds[0]) / B;
     for (const k of WEIGHT_NAMES) total.grads[k] = total.grads[k].map((v) => v * w0);
-    total.loss *= w0;
-    total.nll *= w0;
-    total.bce *= w0;
+    for (const name of LOSS_NAMES) total[name] *= w0;
     for (let i = 1; i < results.length; i++) {
       const wi = (bounds[i + 1] - bounds[i]) / B, r = results[i];
       for (const k of WEIGHT_NAMES) {
         const dst = total.grads[k], src = r.grads[k];
         for (let j = 0; j < dst.length; j++) dst[j] += wi * src[j];
       }
-      total.loss += wi * r.loss;
-      total.nll += wi * r.nll;
-      total.bce += wi * r.bce;
+      for (const name of LOSS_NAMES) total[name] += wi * r[name];
     }
     return total;
   }
 
   /** {@linkcode trainStep} with the gradients computed by `workers` threads. */
   async trainStepAsync(seqs: MdnRnnSequences): Promise<MdnRnnLosses> {
-    const { loss, nll, bce, grads } = await this.computeGradientsAsync(seqs);
+    const { grads, ...losses } = await this.computeGradientsAsync(seqs);
     this.applyGradients(grads);
-    return { loss, nll, bce };
+    return losses;
   }
 
   /** Terminates the training Workers (if any); the model stays usable. */
@@ -514,9 +653,9 @@ export class MdnRnn {
 
   /** One training step on a batch of sequences; returns the losses before the update. */
   trainStep(seqs: MdnRnnSequences): MdnRnnLosses {
-    const { loss, nll, bce, grads } = this.computeGradients(seqs);
+    const { grads, ...losses } = this.computeGradients(seqs);
     this.applyGradients(grads);
-    return { loss, nll, bce };
+    return losses;
   }
 
   /** A zero state for `batch` parallel sequences. */
