@@ -275,3 +275,39 @@ Deno.test("MdnRnn rejects a regression without the reward head and non-positive 
     /doneWeight must be a positive number/,
   );
 });
+
+Deno.test("MdnRnn data-parallel gradients (2 threads) with the new heads and masked targets equal the single-thread ones", async () => {
+  const cfg = {
+    zSize: 4,
+    actionSize: 2,
+    hidden: 8,
+    mixtures: 2,
+    rewardHead: true,
+    rewardRegression: true,
+    rewardOverWeight: 3,
+    doneHead: true,
+    doneWeight: 10,
+  };
+  const one = new MdnRnn(cfg, { seed: 11 });
+  const two = new MdnRnn(cfg, { seed: 11, workers: 2 });
+  try {
+    const seqs = sequences(cfg, 7, 6, 12, one); // uneven shards: 4 + 3 sequences
+    const a = one.computeGradients(seqs);
+    const b = await two.computeGradientsAsync(seqs);
+    for (const k of ["loss", "nll", "mse", "doneBce"] as const) {
+      assert.ok(
+        Math.abs(a[k] - b[k]) < 1e-6 * Math.max(1, Math.abs(a[k])),
+        `${k} ${a[k]} vs ${b[k]}`,
+      );
+    }
+    for (const k of WEIGHT_NAMES) {
+      let d = 0;
+      for (let i = 0; i < a.grads[k].length; i++) {
+        d = Math.max(d, Math.abs(a.grads[k][i] - b.grads[k][i]));
+      }
+      assert.ok(d < 1e-6, `${k} differs by ${d}`);
+    }
+  } finally {
+    await two.close();
+  }
+});
