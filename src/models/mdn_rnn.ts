@@ -67,6 +67,11 @@ export interface MdnRnnConfig {
   doneHead?: boolean;
   /** Weight of the positive class in the done cross-entropy; absent = 1. */
   doneWeight?: number;
+  /**
+   * Dropout rate on the LSTM output before the head in training (Dropout's Dream Land; the
+   * recurrence sees h undropped); absent = 0.
+   */
+  dropout?: number;
   /** Adam learning rate; default 1e-3. */
   learningRate: number;
   /** Element-wise gradient clip (0 = none); default 1. */
@@ -80,6 +85,7 @@ const OPTIONAL_DEFAULTS = {
   rewardOverWeight: 1,
   doneHead: false,
   doneWeight: 1,
+  dropout: 0,
 } as const;
 
 /** The defaults: the original CarRacing M. */
@@ -132,6 +138,8 @@ export interface MdnRnnSequences {
    * reward inputs at the last frame are ignored, and the z target of the last step is masked).
    */
   lastFrameMissing?: Uint8Array;
+  /** Seed of the dropout masks of this batch (with `dropout` > 0); default 0. */
+  dropoutSeed?: number;
   /** Number of sequences. */
   batch: number;
   /** Frames per sequence. */
@@ -239,6 +247,18 @@ export function sampleMixture(mix: MixtureParams, options: SampleOptions): Float
   return out;
 }
 
+/**
+ * `count` dropout multipliers: 0 with probability `rate`, else 1 / (1 - rate) (inverted
+ * dropout, so the head's expected input is unchanged). One draw per value from `rng`.
+ */
+export function dropoutMask(rng: Rng, count: number, rate: number): Float32Array {
+  if (!(rate >= 0 && rate < 1)) throw new RangeError(`Cannot draw dropout: rate ${rate}`);
+  const keep = 1 / (1 - rate);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = rng.nextFloat() < rate ? 0 : keep;
+  return out;
+}
+
 /** The MDN-RNN: weights, Adam state, training step, stateful step and save/load. */
 export class MdnRnn {
   /** Architecture and optimiser settings. */
@@ -286,6 +306,10 @@ export class MdnRnn {
       if (v !== undefined && !(v > 0 && Number.isFinite(v))) {
         throw new RangeError(`Cannot create MDN-RNN: ${k} must be a positive number, got ${v}`);
       }
+    }
+    const rate = this.config.dropout;
+    if (rate !== undefined && !(rate >= 0 && rate < 1)) {
+      throw new RangeError(`Cannot create MDN-RNN: dropout must be in [0, 1), got ${rate}`);
     }
     this.inputSize = zSize + actionSize + (rewardHead ? 1 : 0);
     this.outputs = headOutputs(this.dims);
@@ -390,6 +414,11 @@ export class MdnRnn {
     }
     const out: MdnRnnBatch = { input, targetZ, targetReward, batch: B, seq: T };
     if (targetDone) out.targetDone = targetDone;
+    const rate = this.config.dropout ?? 0;
+    if (rate > 0) {
+      const rng = createRng(seqs.dropoutSeed ?? 0).fork("mdn_rnn:dropout");
+      out.dropMask = dropoutMask(rng, B * T * this.config.hidden, rate);
+    }
     if (missing?.some((m) => m !== 0)) {
       out.zMask = new Float32Array(B * T).fill(1);
       for (let b = 0; b < B; b++) {
@@ -428,6 +457,7 @@ export class MdnRnn {
       const rt = batch.targetReward ? tf.tensor1d(batch.targetReward) : undefined;
       const dt = batch.targetDone ? tf.tensor1d(batch.targetDone) : undefined;
       const mask = batch.zMask ? tf.tensor2d(batch.zMask, [B * T, 1]) : undefined;
+      const drop = batch.dropMask ? tf.tensor2d(batch.dropMask, [B * T, H]) : undefined;
       const ws = WEIGHT_NAMES.map((k) => tf.tensor(this.weights[k], shapes[k]));
       let nllT: tf.Scalar | undefined, bceT: tf.Scalar | undefined;
       let mseT: tf.Scalar | undefined, doneT: tf.Scalar | undefined;
@@ -439,7 +469,9 @@ export class MdnRnn {
           recurrentKernel: rk as tf.Tensor2D,
           bias: b as tf.Tensor1D,
         });
-        const y = tf.add(tf.matMul(tf.reshape(h, [B * T, H]), hk), hb) as tf.Tensor2D;
+        const flat = tf.reshape(h, [B * T, H]);
+        const hd = drop ? tf.mul(flat, drop) : flat;
+        const y = tf.add(tf.matMul(hd, hk), hb) as tf.Tensor2D;
         const mix = tf.reshape(tf.slice(y, [0, 0], [B * T, Z * 3 * K]), [B * T, Z, 3 * K]);
         const [logits, mu, logSigma] = tf.split(mix, 3, 2);
         const logPi = tf.sub(logits, tf.logSumExp(logits, 2, true));
@@ -505,6 +537,7 @@ export class MdnRnn {
       dims.doneHead = true;
       dims.doneWeight = c.doneWeight ?? 1;
     }
+    if ((c.dropout ?? 0) > 0) dims.dropout = c.dropout;
     return dims;
   }
 
@@ -535,7 +568,7 @@ export class MdnRnn {
     if (this.engineKind !== "simd" || shards <= 1) return this.computeGradients(seqs);
     const batch = this.transitions(seqs);
     const { batch: B, seq: T } = batch;
-    const I = this.inputSize, Z = this.config.zSize;
+    const I = this.inputSize, Z = this.config.zSize, H = this.config.hidden;
     // Shards of whole sequences; the shard on this thread is the first one.
     const bounds = Array.from({ length: shards + 1 }, (_, i) => Math.round((i * B) / shards));
     const part = (i: number) => {
@@ -546,6 +579,7 @@ export class MdnRnn {
         targetReward: batch.targetReward?.slice(b0 * T, b1 * T),
         targetDone: batch.targetDone?.slice(b0 * T, b1 * T),
         zMask: batch.zMask?.slice(b0 * T, b1 * T),
+        dropMask: batch.dropMask?.slice(b0 * T * H, b1 * T * H),
         batch: b1 - b0,
         seq: T,
       };
@@ -671,7 +705,7 @@ export class MdnRnn {
   stepState(
     state: MdnRnnState,
     input: MdnRnnStepInput,
-    options: { mixture?: boolean } = {},
+    options: { mixture?: boolean; dropMask?: Float32Array } = {},
   ): { state: MdnRnnState; mixture?: MixtureParams } {
     const { zSize: Z, actionSize: A, rewardHead, hidden } = this.config;
     const n = state.batch;
@@ -694,7 +728,14 @@ export class MdnRnn {
       if (rewardHead) x[i * this.inputSize + Z + A] = input.reward![i];
     }
     this.stepper ??= new MdnRnnStepper(this.dims);
-    const out = this.stepper.step(this.weights, this.version, x, state, options.mixture ?? true);
+    const out = this.stepper.step(
+      this.weights,
+      this.version,
+      x,
+      state,
+      options.mixture ?? true,
+      options.dropMask,
+    );
     return out;
   }
 

@@ -311,3 +311,72 @@ Deno.test("MdnRnn data-parallel gradients (2 threads) with the new heads and mas
     await two.close();
   }
 });
+
+Deno.test("MdnRnn dropout: SIMD gradients with the mask equal tfjs autodiff, on one and two threads", async () => {
+  await initBackend({ backend: "wasm" });
+  const cfg = { zSize: 4, actionSize: 2, hidden: 8, mixtures: 2, dropout: 0.3, ...HEADS[1][1] };
+  const simd = new MdnRnn(cfg, { seed: 1 });
+  const ref = new MdnRnn(cfg, { seed: 1, engine: "tfjs" });
+  const two = new MdnRnn(cfg, { seed: 1, workers: 2 });
+  try {
+    for (const B of [5, 1]) {
+      const seqs = { ...sequences(cfg, B, 9, 2 + B, simd), dropoutSeed: 7 };
+      const a = simd.computeGradients(seqs);
+      const b = ref.computeGradients(seqs);
+      assert.ok(Math.abs(a.loss - b.loss) < 1e-5, `loss ${a.loss} vs ${b.loss}`);
+      for (const k of WEIGHT_NAMES) assertClose(a.grads[k], b.grads[k], `batch ${B} ${k}`);
+      const c = await two.computeGradientsAsync(seqs);
+      assert.ok(Math.abs(a.loss - c.loss) < 1e-6);
+      for (const k of WEIGHT_NAMES) assertClose(c.grads[k], a.grads[k], `2 threads ${k}`);
+      // Another seed, other masks: other gradients.
+      const d = simd.computeGradients({ ...seqs, dropoutSeed: 8 });
+      assert.notDeepEqual(d.grads.headKernel, a.grads.headKernel);
+    }
+  } finally {
+    await two.close();
+  }
+});
+
+Deno.test("MdnRnn dropout 0 is the model without dropout, byte for byte", () => {
+  const cfg = { zSize: 4, actionSize: 2, hidden: 8, mixtures: 2, rewardHead: true };
+  const plain = new MdnRnn(cfg, { seed: 1 });
+  const zero = new MdnRnn({ ...cfg, dropout: 0 }, { seed: 1 });
+  assert.deepEqual(zero.config, plain.config);
+  const seqs = { ...sequences(cfg, 3, 6, 4, plain), dropoutSeed: 5 };
+  for (let i = 0; i < 3; i++) assert.deepEqual(zero.trainStep(seqs), plain.trainStep(seqs));
+  assert.deepEqual(zero.weights, plain.weights);
+  assert.throws(() => new MdnRnn({ ...cfg, dropout: 1 }), /dropout must be in \[0, 1\)/);
+});
+
+Deno.test("MdnRnn.stepState() with a dropout mask feeds the head h times the mask and returns h itself", () => {
+  const cfg = {
+    zSize: 4,
+    actionSize: 2,
+    hidden: 8,
+    mixtures: 2,
+    rewardHead: true,
+    rewardRegression: true,
+    doneHead: true,
+  };
+  const rnn = new MdnRnn(cfg, { seed: 9 });
+  const input = {
+    z: Float32Array.from({ length: 4 }, (_, i) => 0.3 * i - 0.5),
+    action: Float32Array.from([0.2, -0.7]),
+    reward: Float32Array.from([0.4]),
+  };
+  const mask = Float32Array.from([0, 2, 2, 0, 2, 2, 2, 0]);
+  const dropped = rnn.stepState(rnn.initialState(1), input, { dropMask: mask });
+  const plain = rnn.stepState(rnn.initialState(1), input);
+  assert.deepEqual(dropped.state, plain.state);
+  // The same as scaling the rows of the head kernel by the mask.
+  const scaled = new MdnRnn(cfg);
+  const hk = rnn.weights.headKernel.slice(), O = rnn.outputs;
+  for (let i = 0; i < 8; i++) for (let j = 0; j < O; j++) hk[i * O + j] *= mask[i];
+  scaled.setWeights({ ...rnn.weights, headKernel: hk });
+  const want = scaled.stepState(scaled.initialState(1), input).mixture!;
+  const got = dropped.mixture!;
+  for (const k of ["mu", "logSigma", "rewardValue", "doneLogit"] as const) {
+    assertClose(got[k]!, want[k]!, k);
+  }
+  assert.notDeepEqual(got.rewardValue, plain.mixture!.rewardValue);
+});

@@ -58,6 +58,7 @@ export class MdnRnnStepper {
       hOut: Bp * H,
       tc: Bp * H,
       hP: Bp * H,
+      hd: Bp * H,
       y: Bp * O8,
     };
     const { at, f32 } = layoutArena(this.k.memory, sizes);
@@ -69,7 +70,8 @@ export class MdnRnnStepper {
 
   /**
    * One step for `state.batch` rows: x [batch, inputSize] (already concatenated z, a (, r)).
-   * Returns fresh state arrays and, if asked, the mixture parameters.
+   * Returns fresh state arrays and, if asked, the head's outputs; with `dropMask` [batch,
+   * hidden] the head sees h times the mask (the returned state is h itself).
    */
   step(
     weights: MdnRnnWeights,
@@ -77,6 +79,7 @@ export class MdnRnnStepper {
     x: Float32Array,
     state: MdnRnnState,
     wantMixture: boolean,
+    dropMask?: Float32Array,
   ): { state: MdnRnnState; mixture?: MixtureParams } {
     const { inputSize: I, hidden: H, zSize: Z, mixtures: K } = this.dims;
     const O = this.outputs, n = state.batch;
@@ -123,7 +126,15 @@ export class MdnRnnStepper {
       batch: n,
     };
     if (!wantMixture) return { state: next };
-    k.packT4(b.hOut, H * 4, H, Bp / MR, b.hP);
+    if (dropMask) {
+      if (dropMask.length !== n * H) {
+        throw new RangeError(`Cannot step: dropMask has ${dropMask.length} values, not ${n}x${H}`);
+      }
+      const hd = f("hd"), hOut = f("hOut");
+      F.fill(0, hd, hd + Bp * H);
+      for (let i = 0; i < n * H; i++) F[hd + i] = F[hOut + i] * dropMask[i];
+    }
+    k.packT4(dropMask ? b.hd : b.hOut, H * 4, H, Bp / MR, b.hP);
     gemm(b.hP, MR * 4, H * MR * 4, b.whP, NR * 4, H * NR * 4, b.y, O8 * 4, Bp / MR, O8 / NR, H, 0);
     const y = F.subarray(f("y"), f("y") + Bp * O8);
     const hb = weights.headBias;

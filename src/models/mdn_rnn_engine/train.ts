@@ -110,6 +110,12 @@ export class MdnRnnEngine {
       zt: batch * seq * this.dims.zSize,
       acc: 4,
     };
+    if ((this.dims.dropout ?? 0) > 0) {
+      // Dropped h (time-major, as hs), its packed copy, and the mask in the same layout.
+      sizes.hd = R * H;
+      sizes.hdP = R * H;
+      sizes.dmask = R * H;
+    }
     const { at, f32 } = layoutArena(this.k.memory, sizes);
     this.f32 = f32;
     this.buf = at;
@@ -139,6 +145,12 @@ export class MdnRnnEngine {
     }
     if (batch.zMask !== undefined && batch.zMask.length !== B * T) {
       throw new RangeError(`Cannot train on batch: zMask has ${batch.zMask.length} values`);
+    }
+    const drop = batch.dropMask;
+    if (drop !== undefined && (!(this.dims.dropout! > 0) || drop.length !== B * T * H)) {
+      throw new RangeError(
+        `Cannot train on batch: dropMask needs dims.dropout > 0 and ${B}x${T}x${H} values`,
+      );
     }
     this.layout(B, T);
     const k = this.k, b = this.buf, F = this.f32;
@@ -226,9 +238,21 @@ export class MdnRnnEngine {
       k.gatesFwd(gt, b.zeros, cPrev, b.cs + st, b.hs + st, b.tc + st, Bp);
       k.packT4(b.hs + st, H * 4, H, Bp / MR, b.hP + st);
     }
+    if (drop) {
+      // The head sees h * mask; padding rows get a zero mask.
+      const dm = f("dmask"), hs = f("hs"), hd = f("hd");
+      F.fill(0, dm, dm + R * H);
+      for (let t = 0; t < T; t++) {
+        for (let bb = 0; bb < B; bb++) {
+          F.set(drop.subarray((bb * T + t) * H, (bb * T + t + 1) * H), dm + (t * Bp + bb) * H);
+        }
+      }
+      for (let i = 0; i < R * H; i++) F[hd + i] = F[hs + i] * F[dm + i];
+      k.packT4(b.hd, H * 4, H, R / MR, b.hdP);
+    }
     // Head: Y = H Wh (bias added in the loss loop).
     k.gemmI(
-      b.hP,
+      drop ? b.hdP : b.hP,
       MR * 4,
       H * MR * 4,
       b.whP,
@@ -287,6 +311,7 @@ export class MdnRnnEngine {
     const hT = { a: b.hs, sAk: H * 4, sAp: MR * 4 };
     gemmLongK(k, {
       ...hT,
+      a: drop ? b.hd : b.hs,
       b: b.y,
       sBk: O8 * 4,
       sBp: NR * 4,
@@ -311,6 +336,10 @@ export class MdnRnnEngine {
       O4,
       0,
     );
+    if (drop) {
+      const dH = f("dH"), dm = f("dmask");
+      for (let i = 0; i < R * H; i++) F[dH + i] *= F[dm + i];
+    }
 
     // Backward through time; G is overwritten by the pre-activation gradients.
     F.fill(0, f("dc"), f("dc") + Bp * H);

@@ -43,6 +43,11 @@ export interface MdnRnnDims {
   doneHead?: boolean;
   /** Weight of the positive class in the done head's cross-entropy; default 1. */
   doneWeight?: number;
+  /**
+   * Dropout rate on the LSTM output before the head (training buffers are sized for a
+   * `dropMask` when > 0); default 0.
+   */
+  dropout?: number;
 }
 
 /** A training batch, batch-major like PyTorch's `batch_first`. */
@@ -64,6 +69,11 @@ export interface MdnRnnBatch {
    * the NLL sum, which is still divided by batch * seq * zSize.
    */
   zMask?: Float32Array;
+  /**
+   * Dropout multipliers of h before the head [batch, seq, hidden] (0, or 1 / (1 - rate));
+   * only with `dims.dropout` > 0. The recurrence sees h undropped.
+   */
+  dropMask?: Float32Array;
   /** Batch size. */
   batch: number;
   /** Sequence length. */
