@@ -20,6 +20,9 @@
  * 5. z_{t+1} is sampled per latent dimension with temperature tau: a component from
  *    softmax(logits / tau), then mu_k + sigma_k * sqrt(tau) * N(0, 1).
  *
+ * With `dropout` > 0 M's head sees h times a dropout mask drawn once per episode (Dropout's
+ * Dream Land: a dream is one of many models, fixed for the episode); the controller sees h.
+ *
  * Why `bernoulli`: new tiles are rare in random rollouts (about 4% of steps), so a calibrated
  * reward head seldom reaches probability 0.5 and the book's threshold can give every dream a
  * return of 0, leaving CMA-ES no signal; sampling keeps the expected number of new tiles.
@@ -38,7 +41,7 @@ import { mixSeed, Random } from "../data/random.ts";
 import { readNpy } from "../data/npy.ts";
 import { SERIES_FILES } from "../data/series.ts";
 import { initBackend } from "../models/backend/mod.ts";
-import { MdnRnn, type MixtureParams, sampleMixture } from "../models/mdn_rnn.ts";
+import { dropoutMask, MdnRnn, type MixtureParams, sampleMixture } from "../models/mdn_rnn.ts";
 import { ACTIONS, controllerActions, type ControllerInputs } from "../models/controller.ts";
 import { createRng, type Rng } from "../runner/rng.ts";
 import type { EpisodeJob, EpisodeOutcome } from "./agent.ts";
@@ -59,6 +62,11 @@ export interface DreamConfig {
   reward?: DreamReward;
   /** How M's done logit ends an episode (with the done head); default `threshold`. */
   done?: DreamDone;
+  /**
+   * Dropout rate on h before M's head, one mask per episode (Dropout's Dream Land); default 0
+   * (none).
+   */
+  dropout?: number;
 }
 
 /** The allowed {@linkcode DreamDone} values. */
@@ -165,6 +173,9 @@ export class DreamEnv {
     if (config.done !== undefined && !DREAM_DONES.includes(config.done)) {
       throw new TypeError(`Cannot create the dream: unknown done '${config.done}'`);
     }
+    if (config.dropout !== undefined && !(config.dropout >= 0 && config.dropout < 1)) {
+      throw new RangeError(`Cannot create the dream: dropout ${config.dropout} is not in [0, 1)`);
+    }
     if (!(config.temperature > 0)) {
       throw new RangeError(`Cannot create the dream: temperature ${config.temperature} <= 0`);
     }
@@ -179,6 +190,11 @@ export class DreamEnv {
     const initial = await readInitialZ(config.series);
     const rnn = await MdnRnn.load(config.rnn, { zSize: initial.zSize, actionSize: ACTIONS });
     return new DreamEnv(config, rnn, initial.data);
+  }
+
+  /** The episodes' dropout masks (see {@linkcode dreamDropoutMasks}). */
+  private dropoutMasks(jobs: readonly DreamJob[]): Float32Array | undefined {
+    return dreamDropoutMasks(jobs, this.rnn.config.hidden, this.config.dropout ?? 0);
   }
 
   /** Parameters of one controller. */
@@ -238,6 +254,7 @@ export class DreamEnv {
     const bernoulli = this.config.reward === "bernoulli";
     const sampledDone = this.config.done === "sampled";
     const { rewardRegression, doneHead } = this.rnn.config;
+    const dropMask = this.dropoutMasks(jobs);
     for (let t = 0; t < this.config.maxSteps && running > 0; t++) {
       if (options.signal && t % 16 === 0) await new Promise((r) => setTimeout(r, 0));
       options.signal?.throwIfAborted();
@@ -255,7 +272,7 @@ export class DreamEnv {
           });
         }
       }
-      const out = this.rnn.stepState(state, { z, action, reward });
+      const out = this.rnn.stepState(state, { z, action, reward }, { dropMask });
       state = out.state;
       const mix = out.mixture!;
       const next = new Float32Array(n * Z);
@@ -299,6 +316,24 @@ export class DreamEnv {
       start: starts[i],
     }));
   }
+}
+
+/**
+ * The dropout masks of the jobs [jobs, hidden], one per episode, fixed for all its steps, from
+ * `mixSeed(seed, "dream", "dropout")`; undefined without dream dropout.
+ */
+export function dreamDropoutMasks(
+  jobs: readonly DreamJob[],
+  hidden: number,
+  rate: number,
+): Float32Array | undefined {
+  if (!(rate > 0)) return undefined;
+  const masks = new Float32Array(jobs.length * hidden);
+  jobs.forEach((job, i) => {
+    const rng = createRng(mixSeed(job.seed, "dream", "dropout"));
+    masks.set(dropoutMask(rng, hidden, rate), i * hidden);
+  });
+  return masks;
 }
 
 interface WorkerReply {

@@ -3,7 +3,12 @@ import { join } from "node:path";
 import { writeNpy } from "../../src/data/npy.ts";
 import { initBackend } from "../../src/models/backend/mod.ts";
 import { MdnRnn, type MdnRnnConfig } from "../../src/models/mdn_rnn.ts";
-import { type DreamConfig, DreamEnv } from "../../src/worldmodels/dream_env.ts";
+import {
+  type DreamConfig,
+  dreamDropoutMasks,
+  DreamEnv,
+  type DreamStepView,
+} from "../../src/worldmodels/dream_env.ts";
 
 const Z = 4, H = 16, K = 2;
 
@@ -14,7 +19,7 @@ const Z = 4, H = 16, K = 2;
 async function writeDream(
   dir: string,
   heads: Partial<MdnRnnConfig>,
-  outputs: { reward: number; done?: number },
+  outputs: { reward: number; done?: number; keepKernel?: boolean },
 ): Promise<DreamConfig> {
   await initBackend({ backend: "wasm" });
   const rnn = new MdnRnn({ zSize: Z, hidden: H, mixtures: K, rewardHead: true, ...heads }, {
@@ -26,7 +31,9 @@ async function writeDream(
   if (outputs.done !== undefined) headBias[mixture + 1] = outputs.done;
   rnn.setWeights({
     ...rnn.weights,
-    headKernel: new Float32Array(rnn.weights.headKernel.length),
+    headKernel: outputs.keepKernel
+      ? rnn.weights.headKernel
+      : new Float32Array(rnn.weights.headKernel.length),
     headBias,
   });
   await rnn.save(join(dir, "rnn"));
@@ -134,6 +141,63 @@ Deno.test("DreamEnv with done: sampled ends each episode with probability sigmoi
       DreamEnv.create({ ...config, done: "maybe" as "sampled" }),
       /unknown done 'maybe'/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("DreamEnv dream dropout: one mask per episode, fixed for all its steps, another for another episode; dropout 0 is no dropout", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ditto_dream_heads_" });
+  try {
+    // A head that reads h: the regressed reward fed back shows which mask the head saw.
+    const config = await writeDream(dir, { rewardRegression: true }, {
+      reward: 0.1,
+      keepKernel: true,
+    });
+    const jobs = [{ candidate: 0, seed: 21 }, { candidate: 0, seed: 22 }];
+    const run = async (dropout?: number) => {
+      const env = await DreamEnv.create({ ...config, dropout });
+      const views: DreamStepView[][] = [[], []];
+      const outcomes = await env.run([candidate(env.parameterCount)], jobs, {
+        onStep: (v) => views[v.job].push(v),
+      });
+      return { env, outcomes, views };
+    };
+    const none = await run(), zero = await run(0), dropped = await run(0.5);
+    assert.deepEqual(zero.outcomes, none.outcomes);
+    assert.deepEqual(zero.views, none.views);
+    assert.notDeepEqual(dropped.outcomes, none.outcomes);
+
+    const H = dropped.env.rnn.config.hidden;
+    const masks = dreamDropoutMasks(jobs, H, 0.5)!;
+    assert.notDeepEqual(masks.subarray(0, H), masks.subarray(H));
+    assert.deepEqual(dreamDropoutMasks(jobs, H, 0.5), masks);
+    assert.equal(dreamDropoutMasks(jobs, H, 0), undefined);
+    // Replaying each episode's inputs with one fixed mask reproduces every fed-back reward;
+    // the other episode's mask does not.
+    const rnn = dropped.env.rnn;
+    const replay = (views: DreamStepView[], mask: Float32Array) => {
+      let state = rnn.initialState(1);
+      const fed: number[] = [];
+      for (const v of views) {
+        const out = rnn.stepState(state, {
+          z: v.z,
+          action: v.action,
+          reward: Float32Array.of(v.reward),
+        }, { dropMask: mask });
+        state = out.state;
+        fed.push(out.mixture!.rewardValue![0]);
+      }
+      return fed.slice(0, -1);
+    };
+    for (const job of [0, 1]) {
+      const views = dropped.views[job];
+      const want = views.slice(1).map((v) => v.reward);
+      const own = masks.slice(job * H, (job + 1) * H);
+      const other = masks.slice((1 - job) * H, (2 - job) * H);
+      assert.deepEqual(replay(views, own), want.map(Math.fround));
+      assert.notDeepEqual(replay(views, other), want.map(Math.fround));
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -94,6 +94,8 @@ export interface TrainControllerParams {
   dream_reward: DreamReward;
   /** How the dream's done logit ends an episode (mode `dream`, M with the done head). */
   dream_done: DreamDone;
+  /** Dropout rate on h before M's head in the dream, one mask per episode (mode `dream`). */
+  dream_dropout: number;
   /** CMA-ES covariance model. */
   covariance: CovarianceModel;
   /** TensorFlow.js backend of the encoder in every worker. */
@@ -233,6 +235,7 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
         temperature: p.temperature,
         reward: p.dream_reward,
         done: p.dream_done,
+        ...(p.dream_dropout > 0 ? { dropout: p.dream_dropout } : {}),
       }, { workers: p.workers, signal: ctx.signal })
       : undefined;
   } catch (error) {
@@ -242,7 +245,12 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
   ctx.report({
     mode: p.mode,
     ...(dream
-      ? { temperature: p.temperature, dream_reward: p.dream_reward, dream_done: p.dream_done }
+      ? {
+        temperature: p.temperature,
+        dream_reward: p.dream_reward,
+        dream_done: p.dream_done,
+        dream_dropout: p.dream_dropout,
+      }
       : {}),
     inputs: p.inputs,
     parameters: dimension,
@@ -454,6 +462,14 @@ export default defineStage<TrainControllerParams>({
       enum: DREAM_DONES,
       description: "mode dream, M with done_head: the episode ends when sigmoid(done logit) " +
         ">= 0.5 (threshold, the paper's Doom rule) or with that probability (sampled)",
+    },
+    dream_dropout: {
+      type: "number",
+      default: 0,
+      min: 0,
+      max: 0.95,
+      description: "mode dream: dropout rate on h before M's head, one mask per dream episode " +
+        "(Dropout's Dream Land: 0.1 on an M trained with dropout 0.05)",
     },
     covariance: {
       type: "string",

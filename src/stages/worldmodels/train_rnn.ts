@@ -21,6 +21,11 @@
  * ends with its last action (which has no next frame: its z target is masked), so that the
  * final reward and the done are learned.
  *
+ * With `dropout` > 0 the LSTM output h is dropped (inverted dropout, masks from
+ * `mixSeed(seed, "worldmodels/train_rnn", "dropout", s)`) before the head in training, as in
+ * Dropout's Dream Land; the recurrence and the controller see h undropped, and the dream can
+ * apply its own mask per episode (`train_controller`'s `dream_dropout`).
+ *
  * Why a fixed `reward_scale` rather than 1000/N: the dream does not know N (the track's tile
  * count), so it could not unscale; 0.3 brings a tile (1000/N, about 3.1-4.3) near 1 and a step
  * near -0.03, the order of the mixture NLL's gradients, while -100 becomes -30 (its gradient is
@@ -90,6 +95,8 @@ export interface TrainRnnParams {
   done_weight: number;
   /** Episodes at the end of the series held out of training and measured after it. */
   holdout_episodes: number;
+  /** Dropout rate on the LSTM output before the head, in training only. */
+  dropout: number;
   /** Steps between checkpoints (0: none until the end). */
   checkpoint_every: number;
   /** Threads sharing each minibatch (the stage's own and helper Workers). */
@@ -185,6 +192,7 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
         }
         : {}),
       ...(p.done_head ? { doneHead: true, doneWeight: p.done_weight } : {}),
+      ...(p.dropout > 0 ? { dropout: p.dropout } : {}),
     }, { seed: rnnInitSeed(ctx.seed), workers: p.workers });
     const model = rnn;
     const length = p.seq_len + 1;
@@ -285,6 +293,7 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
         reward: reward !== "none" ? rewardInputs(rnn, reader, batch, length) : undefined,
         done: p.done_head ? Float32Array.from(batch.dones) : undefined,
         lastFrameMissing: batch.lastFrameMissing,
+        ...(p.dropout > 0 ? { dropoutSeed: mixSeed(ctx.seed, LABEL, "dropout", step) } : {}),
         batch: p.batch_size,
         length,
       });
@@ -416,6 +425,14 @@ export default defineStage<TrainRnnParams>({
       default: 10,
       min: 0,
       description: "done_head: weight of the rare done steps in its cross-entropy (Doom: 10)",
+    },
+    dropout: {
+      type: "number",
+      default: 0,
+      min: 0,
+      max: 0.95,
+      description: "dropout rate on the LSTM output before the heads, in training " +
+        "(Dropout's Dream Land: 0.05)",
     },
     holdout_episodes: {
       type: "integer",

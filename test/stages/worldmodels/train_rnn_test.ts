@@ -222,7 +222,7 @@ async function writeEndingSeries(dir: string): Promise<void> {
   await writer.close();
 }
 
-Deno.test("worldmodels/train_rnn with reward: regression and done_head (two threads) learns both, measures held-out episodes and resumes to the same weights", async () => {
+Deno.test("worldmodels/train_rnn with reward: regression, done_head and dropout (two threads) learns both, measures held-out episodes and resumes to the same weights", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ditto_train_rnn_" });
   try {
     const series = join(dir, "series");
@@ -233,7 +233,7 @@ Deno.test("worldmodels/train_rnn with reward: regression and done_head (two thre
     assert.ok(terminated >= 2, `only ${terminated} terminated episodes`);
     const file = join(dir, "rnn.yaml");
     const extra = ", reward: regression, reward_over_weight: 2, done_head: true, " +
-      "done_weight: 5, holdout_episodes: 2, workers: 2";
+      "done_weight: 5, holdout_episodes: 2, dropout: 0.05, workers: 2";
     await Deno.writeTextFile(file, experiment(series, extra, 10));
     const whole = await runExperiment(file, {
       runsDir: join(dir, "runs_a"),
@@ -282,6 +282,7 @@ Deno.test("worldmodels/train_rnn with reward: regression and done_head (two thre
     const trained = await MdnRnn.load(modelDir, { rewardRegression: true, doneHead: true });
     assert.equal(trained.config.rewardScale, 0.3);
     assert.equal(trained.config.doneWeight, 5);
+    assert.equal(trained.config.dropout, 0.05);
     assert.equal(trained.outputs, Z * 2 * 3 + 2);
 
     // Interrupted after a few steps, then run again: the same weights and metrics.
