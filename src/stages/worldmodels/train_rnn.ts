@@ -157,6 +157,11 @@ function rewardInputs(
 
 /** The reward kind the parameters ask for (`reward_head: true` is `reward: bit`). */
 function rewardKind(p: TrainRnnParams): RnnReward {
+  for (const k of ["reward_scale", "reward_over_weight", "done_weight"] as const) {
+    if (!(p[k] > 0)) {
+      throw new RangeError(`Cannot train the MDN-RNN: ${k} must be > 0, got ${p[k]}`);
+    }
+  }
   if (!p.reward_head) return p.reward;
   if (p.reward === "regression") {
     throw new RangeError(

@@ -314,7 +314,7 @@ Deno.test("worldmodels/train_rnn with reward: regression, done_head and dropout 
   }
 });
 
-Deno.test("worldmodels/train_rnn rejects reward_head: true with reward: regression, and a holdout of every episode", async () => {
+Deno.test("worldmodels/train_rnn rejects reward_head: true with reward: regression, a holdout of every episode and a zero reward_scale", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ditto_train_rnn_" });
   try {
     const series = join(dir, "series");
@@ -323,6 +323,7 @@ Deno.test("worldmodels/train_rnn rejects reward_head: true with reward: regressi
       const [extra, message] of [
         [", reward_head: true, reward: regression", /reward_head: true is reward: bit/],
         [", holdout_episodes: 3", /holdout_episodes 3 leaves none/],
+        [", reward: regression, reward_scale: 0", /reward_scale must be > 0, got 0/],
       ] as const
     ) {
       const file = join(dir, "rnn.yaml");
