@@ -162,7 +162,7 @@ Deno.test("worldmodels/train_controller dreams in an M with reward regression, d
         "      workers: 1\n",
         "      workers: 2\n      dream_done: sampled\n      dream_dropout: 0.1\n",
       )
-      .replace(/  dream_video:[\s\S]*$/, "");
+      .replace(/ {2}dream_video:[\s\S]*$/, "");
     assert.match(experiment, /dream_dropout: 0.1/);
     const file = join(dir, "dream.yaml");
     await Deno.writeTextFile(file, experiment);
