@@ -241,6 +241,14 @@ export interface SequenceBatchOptions {
   seed: number;
   /** Training step the batch is for (0-based). */
   step: number;
+  /** Draw only from the first `episodes` episodes (default all: the rest can be held out). */
+  episodes?: number;
+  /**
+   * Also draw the window of each terminated episode that ends one step past its last row, so
+   * that the episode's last action (its reward and done) is a transition too; that window's
+   * missing last frame is zeros and `lastFrameMissing` marks it. Default false.
+   */
+  throughEnd?: boolean;
 }
 
 /** A minibatch of windows; arrays are `[batchSize, length, ...]` in C order. */
@@ -249,6 +257,8 @@ export interface SequenceBatch extends SeriesEpisode {
   episodes: Uint32Array;
   /** First step of each window within its episode. */
   offsets: Uint32Array;
+  /** 1 for a window whose last frame is past the end of its episode (`throughEnd`). */
+  lastFrameMissing?: Uint8Array;
 }
 
 /** Reads a series dataset from disk (rows on demand). Close when done. */
@@ -342,6 +352,7 @@ export class SeriesReader {
    */
   sequenceBatch(options: SequenceBatchOptions): SequenceBatch {
     const { batchSize, length, seed, step } = options;
+    const throughEnd = options.throughEnd === true;
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
       throw new RangeError(`Cannot sample sequences: batch size ${batchSize} < 1`);
     }
@@ -349,11 +360,18 @@ export class SeriesReader {
       throw new RangeError(`Cannot sample sequences: length ${length} < 1`);
     }
     // Cumulative count of windows per episode.
-    const episodes = this.index.episodes;
+    const limit = options.episodes ?? this.index.episodes.length;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > this.index.episodes.length) {
+      throw new RangeError(
+        `Cannot sample sequences from ${limit} episodes: the series has ${this.index.episodes.length}`,
+      );
+    }
+    const episodes = this.index.episodes.slice(0, limit);
     const cumulative = new Float64Array(episodes.length);
     let windows = 0;
     for (let e = 0; e < episodes.length; e++) {
       windows += Math.max(0, episodes[e].length - length + 1);
+      if (throughEnd && episodes[e].terminated && episodes[e].length >= length - 1) windows++;
       cumulative[e] = windows;
     }
     if (windows === 0) {
@@ -373,6 +391,7 @@ export class SeriesReader {
       episodes: new Uint32Array(batchSize),
       offsets: new Uint32Array(batchSize),
     };
+    if (throughEnd) batch.lastFrameMissing = new Uint8Array(batchSize);
     for (let b = 0; b < batchSize; b++) {
       const w = rng.nextInt(windows);
       // Binary search for the episode holding window w.
@@ -385,7 +404,10 @@ export class SeriesReader {
       }
       const before = lo === 0 ? 0 : cumulative[lo - 1];
       const offset = w - before;
-      const part = this.readEpisode(lo, offset, length);
+      // The extra window of a terminated episode: all but its last frame exist.
+      const missing = offset + length > episodes[lo].length ? 1 : 0;
+      if (batch.lastFrameMissing) batch.lastFrameMissing[b] = missing;
+      const part = this.readEpisode(lo, offset, length - missing);
       batch.episodes[b] = lo;
       batch.offsets[b] = offset;
       batch.mu.set(part.mu, b * length * z);

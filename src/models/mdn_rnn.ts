@@ -3,11 +3,16 @@
  *
  * - input per step: [z_t, a_t] (+ r_t with `rewardHead`, as in the book's version);
  * - LSTM (`hidden` units, 256 by default; sigmoid gates, tanh, forget bias 1 at init);
- * - linear head to `zSize * mixtures * 3` mixture parameters (+ 1 reward logit): per latent
- *   dimension a row of [mixtures logits | mixtures means | mixtures log-std] (dimension-major,
- *   as in the original `rnn.py`), i.e. an independent 1-D Gaussian mixture per dimension;
+ * - linear head to `zSize * mixtures * 3` mixture parameters (+ 1 reward output) (+ 1 done
+ *   logit): per latent dimension a row of [mixtures logits | mixtures means | mixtures log-std]
+ *   (dimension-major, as in the original `rnn.py`), i.e. an independent 1-D Gaussian mixture
+ *   per dimension;
  * - loss: mean over batch x time x zSize of -log sum_k pi_k N(z_{t+1}; mu_k, sigma_k), plus the
- *   mean binary cross-entropy of the reward logit; Adam with element-wise gradient clipping.
+ *   mean loss of each extra output: the book's reward logit (binary cross-entropy of a 0/1
+ *   tile bit), or the reward regression (`rewardRegression`: squared error of the reward times
+ *   `rewardScale`, over-prediction weighted by `rewardOverWeight`), and the done logit
+ *   (`doneHead`: cross-entropy, positives weighted by `doneWeight`, as the paper's Doom model);
+ *   Adam with element-wise gradient clipping.
  *
  * Training runs on the SIMD kernels of {@linkcode MdnRnnEngine} (`engine: "simd"`, default; any
  * tfjs backend) or through tfjs autodiff of {@linkcode lstmSequence} (`engine: "tfjs"`, useful
@@ -22,6 +27,8 @@ import * as tf from "@tensorflow/tfjs";
 import { createRng, type Rng } from "../random/mod.ts";
 import { lstmSequence } from "./lstm.ts";
 import {
+  extraColumns,
+  headOutputs,
   type MdnRnnBatch,
   type MdnRnnDims,
   MdnRnnEngine,
@@ -66,11 +73,39 @@ export interface MdnRnnConfig {
   mixtures: number;
   /** Whether the reward is an input and is predicted (the book's version); default false. */
   rewardHead: boolean;
+  /**
+   * With `rewardHead`: the reward is regressed (input and target: the reward times
+   * `rewardScale`) rather than the book's 0/1 tile bit; absent = false.
+   */
+  rewardRegression?: boolean;
+  /** Factor from gym's reward to the regression's units; absent = 1. */
+  rewardScale?: number;
+  /** Weight of the squared error where the reward is over-predicted; absent = 1. */
+  rewardOverWeight?: number;
+  /** Whether a done logit predicts that the step's action ends the episode; absent = false. */
+  doneHead?: boolean;
+  /** Weight of the positive class in the done cross-entropy; absent = 1. */
+  doneWeight?: number;
+  /**
+   * Dropout rate on the LSTM output before the head in training (Dropout's Dream Land; the
+   * recurrence sees h undropped); absent = 0.
+   */
+  dropout?: number;
   /** Adam learning rate; default 1e-3. */
   learningRate: number;
   /** Element-wise gradient clip (0 = none); default 1. */
   gradClip: number;
 }
+
+/** The optional settings of {@linkcode MdnRnnConfig} and their values when absent. */
+const OPTIONAL_DEFAULTS = {
+  rewardRegression: false,
+  rewardScale: 1,
+  rewardOverWeight: 1,
+  doneHead: false,
+  doneWeight: 1,
+  dropout: 0,
+} as const;
 
 /** The defaults: the original CarRacing M. */
 export const MDN_RNN_DEFAULTS: MdnRnnConfig = {
@@ -105,8 +140,25 @@ export interface MdnRnnSequences {
   z: Float32Array;
   /** Actions [batch, length, actionSize]. */
   action: Float32Array;
-  /** Rewards in {0, 1} [batch, length]; required with the reward head. */
+  /**
+   * Reward inputs [batch, length] in the model's units ({@linkcode MdnRnn.encodeReward}): entry
+   * t came with frame t (the reward of the step that led to it), and entry t + 1 is the target
+   * of step t; required with the reward head.
+   */
   reward?: Float32Array;
+  /**
+   * Dones in {0, 1} [batch, length]: entry t is 1 when action t ended the episode, the target
+   * of step t; required with the done head.
+   */
+  done?: Float32Array;
+  /**
+   * Per sequence, 1 when its last frame is missing: the window runs to the last action of an
+   * episode, whose reward and done are targets but which has no next frame (its z, action and
+   * reward inputs at the last frame are ignored, and the z target of the last step is masked).
+   */
+  lastFrameMissing?: Uint8Array;
+  /** Seed of the dropout masks of this batch (with `dropout` > 0); default 0. */
+  dropoutSeed?: number;
   /** Number of sequences. */
   batch: number;
   /** Frames per sequence. */
@@ -115,13 +167,20 @@ export interface MdnRnnSequences {
 
 /** Losses of one training step. */
 export interface MdnRnnLosses {
-  /** nll + bce, what was minimised. */
+  /** nll + bce + mse + doneBce, what was minimised. */
   loss: number;
   /** Mixture negative log-likelihood per latent dimension. */
   nll: number;
-  /** Reward binary cross-entropy (0 without the reward head). */
+  /** Reward binary cross-entropy (0 without the bit reward head). */
   bce: number;
+  /** Weighted squared error of the scaled reward (0 without the regression head). */
+  mse: number;
+  /** Weighted done cross-entropy (0 without the done head). */
+  doneBce: number;
 }
+
+/** The loss terms, in the order they are summed. */
+const LOSS_NAMES = ["loss", "nll", "bce", "mse", "doneBce"] as const;
 
 /** One step's inputs, batched. */
 export interface MdnRnnStepInput {
@@ -207,13 +266,25 @@ export function sampleMixture(mix: MixtureParams, options: SampleOptions): Float
   return out;
 }
 
+/**
+ * `count` dropout multipliers: 0 with probability `rate`, else 1 / (1 - rate) (inverted
+ * dropout, so the head's expected input is unchanged). One draw per value from `rng`.
+ */
+export function dropoutMask(rng: Rng, count: number, rate: number): Float32Array {
+  if (!(rate >= 0 && rate < 1)) throw new RangeError(`Cannot draw dropout: rate ${rate}`);
+  const keep = 1 / (1 - rate);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = rng.nextFloat() < rate ? 0 : keep;
+  return out;
+}
+
 /** The MDN-RNN: weights, Adam state, training step, stateful step and save/load. */
 export class MdnRnn {
   /** Architecture and optimiser settings. */
   readonly config: MdnRnnConfig;
   /** LSTM input size: zSize + actionSize (+ 1 with the reward head). */
   readonly inputSize: number;
-  /** Head outputs: zSize * mixtures * 3 (+ 1 with the reward head). */
+  /** Head outputs: zSize * mixtures * 3 (+ 1 with the reward head) (+ 1 with the done head). */
   readonly outputs: number;
   /** The weights (Keras layout); replace them only through {@linkcode setWeights}. */
   weights: MdnRnnWeights;
@@ -231,6 +302,12 @@ export class MdnRnn {
   /** Creates a freshly initialised network (Keras initialisers, seeded). */
   constructor(config: Partial<MdnRnnConfig> = {}, options: MdnRnnOptions = {}) {
     this.config = { ...MDN_RNN_DEFAULTS, ...config };
+    // Optional settings at their defaults are left out, so the saved metadata of a model
+    // without them stays as it was.
+    for (const [k, v] of Object.entries(OPTIONAL_DEFAULTS)) {
+      const key = k as keyof typeof OPTIONAL_DEFAULTS;
+      if (this.config[key] === undefined || this.config[key] === v) delete this.config[key];
+    }
     const { zSize, actionSize, hidden, mixtures, rewardHead } = this.config;
     for (const [name, v] of Object.entries({ zSize, actionSize, hidden, mixtures })) {
       if (!Number.isInteger(v) || v < 1) {
@@ -240,8 +317,21 @@ export class MdnRnn {
     if (hidden % 8 !== 0) {
       throw new RangeError(`Cannot create MDN-RNN: hidden ${hidden} is not a multiple of 8`);
     }
+    if (this.config.rewardRegression && !rewardHead) {
+      throw new RangeError("Cannot create MDN-RNN: rewardRegression needs rewardHead");
+    }
+    for (const k of ["rewardScale", "rewardOverWeight", "doneWeight"] as const) {
+      const v = this.config[k];
+      if (v !== undefined && !(v > 0 && Number.isFinite(v))) {
+        throw new RangeError(`Cannot create MDN-RNN: ${k} must be a positive number, got ${v}`);
+      }
+    }
+    const rate = this.config.dropout;
+    if (rate !== undefined && !(rate >= 0 && rate < 1)) {
+      throw new RangeError(`Cannot create MDN-RNN: dropout must be in [0, 1), got ${rate}`);
+    }
     this.inputSize = zSize + actionSize + (rewardHead ? 1 : 0);
-    this.outputs = zSize * mixtures * 3 + (rewardHead ? 1 : 0);
+    this.outputs = headOutputs(this.dims);
     this.engineKind = options.engine ?? "simd";
     this.workerCount = Math.max(1, Math.floor(options.workers ?? 1));
     const rng = createRng(options.seed ?? 0).fork("mdn_rnn:init");
@@ -315,10 +405,19 @@ export class MdnRnn {
     if (rewardHead && seqs.reward?.length !== B * L) {
       throw new RangeError(`Cannot train MDN-RNN: the reward head needs reward [${B}, ${L}]`);
     }
+    const doneHead = this.config.doneHead === true;
+    if (doneHead && seqs.done?.length !== B * L) {
+      throw new RangeError(`Cannot train MDN-RNN: the done head needs done [${B}, ${L}]`);
+    }
+    const missing = seqs.lastFrameMissing;
+    if (missing !== undefined && missing.length !== B) {
+      throw new RangeError(`Cannot train MDN-RNN: lastFrameMissing needs ${B} values`);
+    }
     const T = L - 1, I = this.inputSize;
     const input = new Float32Array(B * T * I);
     const targetZ = new Float32Array(B * T * Z);
     const targetReward = rewardHead ? new Float32Array(B * T) : undefined;
+    const targetDone = doneHead ? new Float32Array(B * T) : undefined;
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < T; t++) {
         const row = (b * T + t) * I, src = b * L + t;
@@ -328,10 +427,27 @@ export class MdnRnn {
           input[row + Z + A] = seqs.reward![src];
           targetReward![b * T + t] = seqs.reward![src + 1];
         }
+        if (doneHead) targetDone![b * T + t] = seqs.done![src];
         targetZ.set(seqs.z.subarray((src + 1) * Z, (src + 2) * Z), (b * T + t) * Z);
       }
     }
-    return { input, targetZ, targetReward, batch: B, seq: T };
+    const out: MdnRnnBatch = { input, targetZ, targetReward, batch: B, seq: T };
+    if (targetDone) out.targetDone = targetDone;
+    const rate = this.config.dropout ?? 0;
+    if (rate > 0) {
+      const rng = createRng(seqs.dropoutSeed ?? 0).fork("mdn_rnn:dropout");
+      out.dropMask = dropoutMask(rng, B * T * this.config.hidden, rate);
+    }
+    if (missing?.some((m) => m !== 0)) {
+      out.zMask = new Float32Array(B * T).fill(1);
+      for (let b = 0; b < B; b++) {
+        if (missing[b] !== 0) {
+          out.zMask[b * T + T - 1] = 0;
+          targetZ.fill(0, (b * T + T - 1) * Z, (b * T + T) * Z);
+        }
+      }
+    }
+    return out;
   }
 
   /** Loss and gradients of a batch, without updating the weights. */
@@ -351,46 +467,78 @@ export class MdnRnn {
     const shapes = this.weightShapes();
     const { zSize: Z, mixtures: K, hidden: H, rewardHead } = this.config;
     const { batch: B, seq: T } = batch;
-    const O = this.outputs;
+    const dims = this.dims;
+    const col = extraColumns(dims);
     let result: MdnRnnLosses & { grads: MdnRnnWeights } | undefined;
     tf.tidy(() => {
       const x = tf.tensor3d(batch.input, [B, T, this.inputSize]);
       const zt = tf.tensor3d(batch.targetZ, [B * T, Z, 1]);
       const rt = batch.targetReward ? tf.tensor1d(batch.targetReward) : undefined;
+      const dt = batch.targetDone ? tf.tensor1d(batch.targetDone) : undefined;
+      const mask = batch.zMask ? tf.tensor2d(batch.zMask, [B * T, 1]) : undefined;
+      const drop = batch.dropMask ? tf.tensor2d(batch.dropMask, [B * T, H]) : undefined;
       const ws = WEIGHT_NAMES.map((k) => tf.tensor(this.weights[k], shapes[k]));
       let nllT: tf.Scalar | undefined, bceT: tf.Scalar | undefined;
+      let mseT: tf.Scalar | undefined, doneT: tf.Scalar | undefined;
+      const column = (y: tf.Tensor2D, c: number) =>
+        tf.reshape(tf.slice(y, [0, c], [B * T, 1]), [B * T]);
       const f = (k: tf.Tensor, rk: tf.Tensor, b: tf.Tensor, hk: tf.Tensor, hb: tf.Tensor) => {
         const h = lstmSequence(x, {
           kernel: k as tf.Tensor2D,
           recurrentKernel: rk as tf.Tensor2D,
           bias: b as tf.Tensor1D,
         });
-        const y = tf.add(tf.matMul(tf.reshape(h, [B * T, H]), hk), hb) as tf.Tensor2D;
+        const flat = tf.reshape(h, [B * T, H]);
+        const hd = drop ? tf.mul(flat, drop) : flat;
+        const y = tf.add(tf.matMul(hd, hk), hb) as tf.Tensor2D;
         const mix = tf.reshape(tf.slice(y, [0, 0], [B * T, Z * 3 * K]), [B * T, Z, 3 * K]);
         const [logits, mu, logSigma] = tf.split(mix, 3, 2);
         const logPi = tf.sub(logits, tf.logSumExp(logits, 2, true));
         const e = tf.div(tf.sub(zt, mu), tf.exp(logSigma));
         const logN = tf.sub(tf.sub(tf.mul(-0.5, tf.square(e)), logSigma), LOG_SQRT_2PI);
-        nllT = tf.keep(tf.neg(tf.mean(tf.logSumExp(tf.add(logPi, logN), 2))));
-        if (!rewardHead || !rt) return nllT;
-        const l = tf.reshape(tf.slice(y, [0, O - 1], [B * T, 1]), [B * T]);
-        bceT = tf.keep(
-          tf.mean(tf.add(tf.sub(tf.relu(l), tf.mul(l, rt)), tf.log1p(tf.exp(tf.neg(tf.abs(l)))))),
+        const lse = tf.logSumExp(tf.add(logPi, logN), 2);
+        nllT = tf.keep(
+          mask ? tf.div(tf.neg(tf.sum(tf.mul(lse, mask))), B * T * Z) : tf.neg(tf.mean(lse)),
         );
-        return tf.add(nllT, bceT) as tf.Scalar;
+        let total: tf.Scalar = nllT;
+        if (rewardHead && rt && dims.rewardRegression) {
+          const e = tf.sub(column(y, col.reward), rt);
+          // w relu(e)^2 + relu(-e)^2: the over-prediction weighted.
+          const over = tf.mul(dims.rewardOverWeight!, tf.square(tf.relu(e)));
+          mseT = tf.keep(tf.mean(tf.add(over, tf.square(tf.relu(tf.neg(e))))));
+          total = tf.add(total, mseT);
+        } else if (rewardHead && rt) {
+          const l = column(y, col.reward);
+          bceT = tf.keep(
+            tf.mean(
+              tf.add(tf.sub(tf.relu(l), tf.mul(l, rt)), tf.log1p(tf.exp(tf.neg(tf.abs(l))))),
+            ),
+          );
+          total = tf.add(total, bceT);
+        }
+        if (dims.doneHead && dt) {
+          const l = column(y, col.done);
+          // w y softplus(-l) + (1 - y) softplus(l)
+          const pos = tf.mul(tf.mul(dims.doneWeight!, dt), tf.softplus(tf.neg(l)));
+          doneT = tf.keep(tf.mean(tf.add(pos, tf.mul(tf.sub(1, dt), tf.softplus(l)))));
+          total = tf.add(total, doneT);
+        }
+        return total;
       };
       const { value, grads } = tf.valueAndGrads(f)(ws);
       const out = Object.fromEntries(
         WEIGHT_NAMES.map((k, i) => [k, grads[i].dataSync() as Float32Array]),
       ) as unknown as MdnRnnWeights;
+      const read = (v: tf.Scalar | undefined) => v ? v.dataSync()[0] : 0;
       result = {
         loss: value.dataSync()[0],
         nll: nllT!.dataSync()[0],
-        bce: bceT ? bceT.dataSync()[0] : 0,
+        bce: read(bceT),
+        mse: read(mseT),
+        doneBce: read(doneT),
         grads: out,
       };
-      nllT?.dispose();
-      bceT?.dispose();
+      for (const v of [nllT, bceT, mseT, doneT]) v?.dispose();
     });
     return result!;
   }
@@ -398,7 +546,33 @@ export class MdnRnn {
   /** The sizes the kernels need. */
   private get dims(): MdnRnnDims {
     const { hidden, zSize, mixtures, rewardHead } = this.config;
-    return { inputSize: this.inputSize, hidden, zSize, mixtures, rewardHead };
+    const dims: MdnRnnDims = { inputSize: this.inputSize, hidden, zSize, mixtures, rewardHead };
+    const c = this.config;
+    if (c.rewardRegression) {
+      dims.rewardRegression = true;
+      dims.rewardOverWeight = c.rewardOverWeight ?? 1;
+    }
+    if (c.doneHead) {
+      dims.doneHead = true;
+      dims.doneWeight = c.doneWeight ?? 1;
+    }
+    if ((c.dropout ?? 0) > 0) dims.dropout = c.dropout;
+    return dims;
+  }
+
+  /**
+   * The reward input (and target) for a step that earned gym reward `reward` and ended the
+   * episode when `done`: with the regression head `reward * rewardScale`; else the book's bit,
+   * 1 when the reward is positive and the step did not end the episode.
+   */
+  encodeReward(reward: number, done = false): number {
+    if (this.config.rewardRegression) return reward * (this.config.rewardScale ?? 1);
+    return reward > 0 && !done ? 1 : 0;
+  }
+
+  /** Gym's reward for a predicted regression output (the inverse of the scaling). */
+  decodeReward(value: number): number {
+    return value / (this.config.rewardScale ?? 1);
   }
 
   /**
@@ -413,7 +587,7 @@ export class MdnRnn {
     if (this.engineKind !== "simd" || shards <= 1) return this.computeGradients(seqs);
     const batch = this.transitions(seqs);
     const { batch: B, seq: T } = batch;
-    const I = this.inputSize, Z = this.config.zSize;
+    const I = this.inputSize, Z = this.config.zSize, H = this.config.hidden;
     // Shards of whole sequences; the shard on this thread is the first one.
     const bounds = Array.from({ length: shards + 1 }, (_, i) => Math.round((i * B) / shards));
     const part = (i: number) => {
@@ -422,6 +596,9 @@ export class MdnRnn {
         input: batch.input.slice(b0 * T * I, b1 * T * I),
         targetZ: batch.targetZ.slice(b0 * T * Z, b1 * T * Z),
         targetReward: batch.targetReward?.slice(b0 * T, b1 * T),
+        targetDone: batch.targetDone?.slice(b0 * T, b1 * T),
+        zMask: batch.zMask?.slice(b0 * T, b1 * T),
+        dropMask: batch.dropMask?.slice(b0 * T * H, b1 * T * H),
         batch: b1 - b0,
         seq: T,
       };
@@ -446,27 +623,23 @@ export class MdnRnn {
     const total = results[0];
     const w0 = (bounds[1] - bounds[0]) / B;
     for (const k of WEIGHT_NAMES) total.grads[k] = total.grads[k].map((v) => v * w0);
-    total.loss *= w0;
-    total.nll *= w0;
-    total.bce *= w0;
+    for (const name of LOSS_NAMES) total[name] *= w0;
     for (let i = 1; i < results.length; i++) {
       const wi = (bounds[i + 1] - bounds[i]) / B, r = results[i];
       for (const k of WEIGHT_NAMES) {
         const dst = total.grads[k], src = r.grads[k];
         for (let j = 0; j < dst.length; j++) dst[j] += wi * src[j];
       }
-      total.loss += wi * r.loss;
-      total.nll += wi * r.nll;
-      total.bce += wi * r.bce;
+      for (const name of LOSS_NAMES) total[name] += wi * r[name];
     }
     return total;
   }
 
   /** {@linkcode trainStep} with the gradients computed by `workers` threads. */
   async trainStepAsync(seqs: MdnRnnSequences): Promise<MdnRnnLosses> {
-    const { loss, nll, bce, grads } = await this.computeGradientsAsync(seqs);
+    const { grads, ...losses } = await this.computeGradientsAsync(seqs);
     this.applyGradients(grads);
-    return { loss, nll, bce };
+    return losses;
   }
 
   /** Terminates the training Workers (if any); the model stays usable. */
@@ -527,9 +700,9 @@ export class MdnRnn {
 
   /** One training step on a batch of sequences; returns the losses before the update. */
   trainStep(seqs: MdnRnnSequences): MdnRnnLosses {
-    const { loss, nll, bce, grads } = this.computeGradients(seqs);
+    const { grads, ...losses } = this.computeGradients(seqs);
     this.applyGradients(grads);
-    return { loss, nll, bce };
+    return losses;
   }
 
   /** A zero state for `batch` parallel sequences. */
@@ -545,7 +718,7 @@ export class MdnRnn {
   stepState(
     state: MdnRnnState,
     input: MdnRnnStepInput,
-    options: { mixture?: boolean } = {},
+    options: { mixture?: boolean; dropMask?: Float32Array } = {},
   ): { state: MdnRnnState; mixture?: MixtureParams } {
     const { zSize: Z, actionSize: A, rewardHead, hidden } = this.config;
     const n = state.batch;
@@ -568,7 +741,14 @@ export class MdnRnn {
       if (rewardHead) x[i * this.inputSize + Z + A] = input.reward![i];
     }
     this.stepper ??= new MdnRnnStepper(this.dims);
-    const out = this.stepper.step(this.weights, this.version, x, state, options.mixture ?? true);
+    const out = this.stepper.step(
+      this.weights,
+      this.version,
+      x,
+      state,
+      options.mixture ?? true,
+      options.dropMask,
+    );
     return out;
   }
 

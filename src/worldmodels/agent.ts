@@ -318,7 +318,7 @@ export class ControllerDriver {
             aAll[k] = Math.min(ACTION_HIGH[d], Math.max(ACTION_LOW[d], a));
           }
         }
-        rAll[s] = slotReward[s] > 0 ? 1 : 0;
+        rAll[s] = rnn ? rnn.encodeReward(slotReward[s]) : 0;
         options.onStep?.({
           job: slotJob[s],
           t: slotSteps[s],

@@ -11,15 +11,23 @@
  * 2. the LSTM is stepped with (z_t, a_t, r_t), giving h_{t+1} and the mixture for z_{t+1};
  * 3. r_{t+1} = 1 when the reward logit is positive ("a new tile"), else 0 (`reward: "threshold"`,
  *    the book's), or r_{t+1} ~ Bernoulli(sigmoid(logit)) (`reward: "bernoulli"`): added to the
- *    return and fed back as the next reward input;
- * 4. z_{t+1} is sampled per latent dimension with temperature tau: a component from
+ *    return and fed back as the next reward input. With M's reward regression head instead,
+ *    the predicted value is fed back as the next reward input and the return earns it unscaled
+ *    to gym's units (`MdnRnn.decodeReward`), so a dream return reads like a real one;
+ * 4. with M's done head, the episode ends after this step when the done fires: probability
+ *    sigmoid(logit) >= 0.5 (`done: "threshold"`, the paper's Doom rule) or a draw
+ *    ~ Bernoulli(sigmoid(logit)) (`done: "sampled"`); its outcome is `terminated`;
+ * 5. z_{t+1} is sampled per latent dimension with temperature tau: a component from
  *    softmax(logits / tau), then mu_k + sigma_k * sqrt(tau) * N(0, 1).
+ *
+ * With `dropout` > 0 M's head sees h times a dropout mask drawn once per episode (Dropout's
+ * Dream Land: a dream is one of many models, fixed for the episode); the controller sees h.
  *
  * Why `bernoulli`: new tiles are rare in random rollouts (about 4% of steps), so a calibrated
  * reward head seldom reaches probability 0.5 and the book's threshold can give every dream a
  * return of 0, leaving CMA-ES no signal; sampling keeps the expected number of new tiles.
  *
- * Every episode lasts `maxSteps` steps (no done head). All jobs of a call run in one batch, one
+ * Without a done head every episode lasts `maxSteps` steps. All jobs of a call run in one batch, one
  * batched LSTM step (the MDN-RNN's SIMD kernels) per step; each job draws from its own
  * generator seeded by its seed, and the kernels compute every row alike whatever the batch, so
  * a job's outcome depends only on its candidate and seed (not on the batch or the worker).
@@ -29,13 +37,12 @@
  */
 
 import { join } from "node:path";
-import { mixSeed, Random } from "../random/mod.ts";
+import { createRng, mixSeed, Random, type Rng } from "../random/mod.ts";
 import { readNpy } from "../data/npy/mod.ts";
 import { SERIES_FILES } from "../data/series.ts";
 import { initBackend } from "../models/backend/mod.ts";
-import { MdnRnn, type MixtureParams, sampleMixture } from "../models/mdn_rnn.ts";
+import { dropoutMask, MdnRnn, type MixtureParams, sampleMixture } from "../models/mdn_rnn.ts";
 import { ACTIONS, controllerActions, type ControllerInputs } from "../models/controller.ts";
-import { createRng, type Rng } from "../random/mod.ts";
 import type { EpisodeJob, EpisodeOutcome } from "./agent.ts";
 import { type JobMethod, startJobs } from "../pool/mod.ts";
 import { type EpisodeBatch, EpisodePool } from "./episode_pool.ts";
@@ -54,7 +61,20 @@ export interface DreamConfig {
   temperature: number;
   /** How the reward logit becomes a reward; default `threshold` (the book's). */
   reward?: DreamReward;
+  /** How M's done logit ends an episode (with the done head); default `threshold`. */
+  done?: DreamDone;
+  /**
+   * Dropout rate on h before M's head, one mask per episode (Dropout's Dream Land); default 0
+   * (none).
+   */
+  dropout?: number;
 }
+
+/** The allowed {@linkcode DreamDone} values. */
+export const DREAM_DONES = ["threshold", "sampled"] as const;
+
+/** `threshold`: done when sigmoid(logit) >= 0.5; `sampled`: with probability sigmoid(logit). */
+export type DreamDone = typeof DREAM_DONES[number];
 
 /** The allowed {@linkcode DreamReward} values. */
 export const DREAM_REWARDS = ["threshold", "bernoulli"] as const;
@@ -151,6 +171,12 @@ export class DreamEnv {
     if (config.reward !== undefined && !DREAM_REWARDS.includes(config.reward)) {
       throw new TypeError(`Cannot create the dream: unknown reward '${config.reward}'`);
     }
+    if (config.done !== undefined && !DREAM_DONES.includes(config.done)) {
+      throw new TypeError(`Cannot create the dream: unknown done '${config.done}'`);
+    }
+    if (config.dropout !== undefined && !(config.dropout >= 0 && config.dropout < 1)) {
+      throw new RangeError(`Cannot create the dream: dropout ${config.dropout} is not in [0, 1)`);
+    }
     if (!(config.temperature > 0)) {
       throw new RangeError(`Cannot create the dream: temperature ${config.temperature} <= 0`);
     }
@@ -165,6 +191,11 @@ export class DreamEnv {
     const initial = await readInitialZ(config.series);
     const rnn = await MdnRnn.load(config.rnn, { zSize: initial.zSize, actionSize: ACTIONS });
     return new DreamEnv(config, rnn, initial.data);
+  }
+
+  /** The episodes' dropout masks (see {@linkcode dreamDropoutMasks}). */
+  private dropoutMasks(jobs: readonly DreamJob[]): Float32Array | undefined {
+    return dreamDropoutMasks(jobs, this.rnn.config.hidden, this.config.dropout ?? 0);
   }
 
   /** Parameters of one controller. */
@@ -218,14 +249,21 @@ export class DreamEnv {
     let state = this.rnn.initialState(n);
     const reward = new Float32Array(n);
     const returns = new Float64Array(n);
+    // Steps of each job once it ended (done head); 0 while it runs.
+    const lengths = new Int32Array(n);
+    let running = n;
     const bernoulli = this.config.reward === "bernoulli";
-    for (let t = 0; t < this.config.maxSteps; t++) {
+    const sampledDone = this.config.done === "sampled";
+    const { rewardRegression, doneHead } = this.rnn.config;
+    const dropMask = this.dropoutMasks(jobs);
+    for (let t = 0; t < this.config.maxSteps && running > 0; t++) {
       if (options.signal && t % 16 === 0) await new Promise((r) => setTimeout(r, 0));
       options.signal?.throwIfAborted();
       const h = this.config.inputs === "zh" ? state.h : undefined;
       const action = controllerActions(params, { z, h, rows: n }, layout);
       if (options.onStep) {
         for (let i = 0; i < n; i++) {
+          if (lengths[i] > 0) continue;
           options.onStep({
             job: i,
             t,
@@ -235,17 +273,32 @@ export class DreamEnv {
           });
         }
       }
-      const out = this.rnn.stepState(state, { z, action, reward });
+      const out = this.rnn.stepState(state, { z, action, reward }, { dropMask });
       state = out.state;
       const mix = out.mixture!;
       const next = new Float32Array(n * Z);
       const span = Z * K;
       for (let i = 0; i < n; i++) {
-        const logit = mix.rewardLogit![i];
-        reward[i] = bernoulli
-          ? (rngs[i].nextFloat() * (1 + Math.exp(-logit)) < 1 ? 1 : 0)
-          : (logit > 0 ? 1 : 0);
-        returns[i] += reward[i];
+        if (lengths[i] > 0) continue; // ended: its row steps on, unread
+        if (rewardRegression) {
+          reward[i] = mix.rewardValue![i];
+          returns[i] += this.rnn.decodeReward(reward[i]);
+        } else {
+          const logit = mix.rewardLogit![i];
+          reward[i] = bernoulli
+            ? (rngs[i].nextFloat() * (1 + Math.exp(-logit)) < 1 ? 1 : 0)
+            : (logit > 0 ? 1 : 0);
+          returns[i] += reward[i];
+        }
+        if (doneHead) {
+          const logit = mix.doneLogit![i];
+          const fired = sampledDone ? rngs[i].nextFloat() * (1 + Math.exp(-logit)) < 1 : logit >= 0;
+          if (fired) {
+            lengths[i] = t + 1;
+            running--;
+            continue;
+          }
+        }
         const row: MixtureParams = {
           logPi: mix.logPi.subarray(i * span, (i + 1) * span),
           mu: mix.mu.subarray(i * span, (i + 1) * span),
@@ -259,11 +312,29 @@ export class DreamEnv {
     }
     return jobs.map((_, i) => ({
       return: returns[i],
-      length: this.config.maxSteps,
-      terminated: false,
+      length: lengths[i] > 0 ? lengths[i] : this.config.maxSteps,
+      terminated: lengths[i] > 0,
       start: starts[i],
     }));
   }
+}
+
+/**
+ * The dropout masks of the jobs [jobs, hidden], one per episode, fixed for all its steps, from
+ * `mixSeed(seed, "dream", "dropout")`; undefined without dream dropout.
+ */
+export function dreamDropoutMasks(
+  jobs: readonly DreamJob[],
+  hidden: number,
+  rate: number,
+): Float32Array | undefined {
+  if (!(rate > 0)) return undefined;
+  const masks = new Float32Array(jobs.length * hidden);
+  jobs.forEach((job, i) => {
+    const rng = createRng(mixSeed(job.seed, "dream", "dropout"));
+    masks.set(dropoutMask(rng, hidden, rate), i * hidden);
+  });
+  return masks;
 }
 
 /** The methods of a dream Worker (see dream_worker.ts). */

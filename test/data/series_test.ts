@@ -116,6 +116,64 @@ Deno.test("SeriesReader.sequenceBatch() draws windows inside episodes, uniformly
   }
 });
 
+Deno.test("SeriesReader.sequenceBatch() throughEnd adds each terminated episode's last-action window; episodes limits the draw", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeSeries(dir, [5, 2, 8]); // every episode ends with a done
+    const reader = await SeriesReader.open(dir);
+    try {
+      const seen = new Set<string>();
+      for (let step = 0; step < 100; step++) {
+        const batch = reader.sequenceBatch({
+          batchSize: 6,
+          length: 4,
+          seed: 3,
+          step,
+          throughEnd: true,
+        });
+        for (let b = 0; b < 6; b++) {
+          const episode = batch.episodes[b], offset = batch.offsets[b];
+          const length = [5, 2, 8][episode], start = [0, 5, 7][episode] + offset;
+          const missing = batch.lastFrameMissing![b];
+          assert.equal(missing, offset + 4 > length ? 1 : 0);
+          // The window's existing rows are consecutive rows of the episode; the missing one is 0.
+          assert.deepEqual(
+            Array.from(batch.rewards.subarray(b * 4, b * 4 + 4)),
+            [0, 1, 2, 3].map((t) => t < 4 - missing ? start + t : 0),
+          );
+          if (missing) assert.equal(batch.dones[b * 4 + 2], 1);
+          seen.add(`${episode}:${offset}`);
+        }
+      }
+      // 3 windows in episode 0 (offset 2 is the one past the end), 6 in episode 2, none in 1.
+      assert.deepEqual([...seen].sort(), [
+        "0:0",
+        "0:1",
+        "0:2",
+        "2:0",
+        "2:1",
+        "2:2",
+        "2:3",
+        "2:4",
+        "2:5",
+      ]);
+      for (let step = 0; step < 20; step++) {
+        const batch = reader.sequenceBatch({ batchSize: 4, length: 4, seed: 3, step, episodes: 1 });
+        assert.deepEqual([...batch.episodes], [0, 0, 0, 0]);
+        assert.equal(batch.lastFrameMissing, undefined);
+      }
+      assert.throws(
+        () => reader.sequenceBatch({ batchSize: 1, length: 4, seed: 3, step: 0, episodes: 4 }),
+        /from 4 episodes: the series has 3/,
+      );
+    } finally {
+      reader.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("sampleZ() draws from N(mu, exp(logvar))", () => {
   const n = 20000;
   const mu = new Float32Array(n).fill(2);

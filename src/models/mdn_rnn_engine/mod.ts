@@ -26,6 +26,8 @@
 export { headPermutation, MdnRnnEngine } from "./train.ts";
 export { MdnRnnStepper } from "./step.ts";
 export {
+  doneTerm,
+  extraColumns,
   headOutputs,
   type MdnRnnBatch,
   type MdnRnnDims,
@@ -33,4 +35,5 @@ export {
   type MdnRnnState,
   type MdnRnnWeights,
   type MixtureParams,
+  rewardTerm,
 } from "./types.ts";

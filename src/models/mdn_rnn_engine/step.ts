@@ -7,6 +7,7 @@
 import { layoutArena, MR, NR } from "../simd/mod.ts";
 import { createRnnKernels, type RnnKernels } from "./kernels.ts";
 import {
+  extraColumns,
   headOutputs,
   type MdnRnnDims,
   type MdnRnnState,
@@ -22,7 +23,7 @@ import {
 export class MdnRnnStepper {
   /** Network sizes. */
   readonly dims: MdnRnnDims;
-  /** Head outputs: zSize * mixtures * 3 (+ 1 reward logit). */
+  /** Head outputs: zSize * mixtures * 3 (+ 1 reward output) (+ 1 done logit). */
   readonly outputs: number;
   private k: RnnKernels;
   private rows = -1;
@@ -57,6 +58,7 @@ export class MdnRnnStepper {
       hOut: Bp * H,
       tc: Bp * H,
       hP: Bp * H,
+      hd: Bp * H,
       y: Bp * O8,
     };
     const { at, f32 } = layoutArena(this.k.memory, sizes);
@@ -68,7 +70,8 @@ export class MdnRnnStepper {
 
   /**
    * One step for `state.batch` rows: x [batch, inputSize] (already concatenated z, a (, r)).
-   * Returns fresh state arrays and, if asked, the mixture parameters.
+   * Returns fresh state arrays and, if asked, the head's outputs; with `dropMask` [batch,
+   * hidden] the head sees h times the mask (the returned state is h itself).
    */
   step(
     weights: MdnRnnWeights,
@@ -76,8 +79,9 @@ export class MdnRnnStepper {
     x: Float32Array,
     state: MdnRnnState,
     wantMixture: boolean,
+    dropMask?: Float32Array,
   ): { state: MdnRnnState; mixture?: MixtureParams } {
-    const { inputSize: I, hidden: H, zSize: Z, mixtures: K, rewardHead } = this.dims;
+    const { inputSize: I, hidden: H, zSize: Z, mixtures: K } = this.dims;
     const O = this.outputs, n = state.batch;
     this.layout(n);
     const k = this.k, b = this.buf, F = this.f32;
@@ -122,13 +126,23 @@ export class MdnRnnStepper {
       batch: n,
     };
     if (!wantMixture) return { state: next };
-    k.packT4(b.hOut, H * 4, H, Bp / MR, b.hP);
+    if (dropMask) {
+      if (dropMask.length !== n * H) {
+        throw new RangeError(`Cannot step: dropMask has ${dropMask.length} values, not ${n}x${H}`);
+      }
+      const hd = f("hd"), hOut = f("hOut");
+      F.fill(0, hd, hd + Bp * H);
+      for (let i = 0; i < n * H; i++) F[hd + i] = F[hOut + i] * dropMask[i];
+    }
+    k.packT4(dropMask ? b.hd : b.hOut, H * 4, H, Bp / MR, b.hP);
     gemm(b.hP, MR * 4, H * MR * 4, b.whP, NR * 4, H * NR * 4, b.y, O8 * 4, Bp / MR, O8 / NR, H, 0);
     const y = F.subarray(f("y"), f("y") + Bp * O8);
     const hb = weights.headBias;
     const logPi = new Float32Array(n * Z * K), mu = new Float32Array(n * Z * K);
     const logSigma = new Float32Array(n * Z * K);
-    const rewardLogit = rewardHead ? new Float32Array(n) : undefined;
+    const col = extraColumns(this.dims);
+    const rewardOut = col.reward >= 0 ? new Float32Array(n) : undefined;
+    const doneLogit = col.done >= 0 ? new Float32Array(n) : undefined;
     for (let i = 0; i < n; i++) {
       for (let d = 0; d < Z; d++) {
         const src = i * O8 + d * 3 * K, hbase = d * 3 * K, dst = (i * Z + d) * K;
@@ -143,8 +157,13 @@ export class MdnRnnStepper {
           logSigma[dst + j] = y[src + 2 * K + j] + hb[hbase + 2 * K + j];
         }
       }
-      if (rewardLogit) rewardLogit[i] = y[i * O8 + O - 1] + hb[O - 1];
+      if (rewardOut) rewardOut[i] = y[i * O8 + col.reward] + hb[col.reward];
+      if (doneLogit) doneLogit[i] = y[i * O8 + col.done] + hb[col.done];
     }
-    return { state: next, mixture: { logPi, mu, logSigma, rewardLogit, batch: n, mixtures: K } };
+    const mixture: MixtureParams = { logPi, mu, logSigma, batch: n, mixtures: K };
+    if (rewardOut && this.dims.rewardRegression) mixture.rewardValue = rewardOut;
+    else if (rewardOut) mixture.rewardLogit = rewardOut;
+    if (doneLogit) mixture.doneLogit = doneLogit;
+    return { state: next, mixture };
   }
 }

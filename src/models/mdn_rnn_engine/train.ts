@@ -13,11 +13,14 @@
 import { gemmLongK, K_CHUNK, layoutArena, MR, NR } from "../simd/mod.ts";
 import { createRnnKernels, type RnnKernels } from "./kernels.ts";
 import {
+  doneTerm,
+  extraColumns,
   headOutputs,
   type MdnRnnBatch,
   type MdnRnnDims,
   type MdnRnnGradients,
   type MdnRnnWeights,
+  rewardTerm,
 } from "./types.ts";
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
@@ -26,17 +29,17 @@ const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
  * The engine's head column order: column (field * K + j) * Z + d holds field (0 logit, 1 mean,
  * 2 log-std) of component j for latent dimension d, so that 4 consecutive dimensions form one
  * SIMD vector. Returns perm with perm[engineColumn] = kerasColumn (Keras: d * 3K + field * K + j;
- * the reward logit stays last).
+ * the reward and done outputs stay last).
  */
 export function headPermutation(dims: MdnRnnDims): Int32Array {
-  const { zSize: Z, mixtures: K, rewardHead } = dims;
-  const perm = new Int32Array(Z * K * 3 + (rewardHead ? 1 : 0));
+  const { zSize: Z, mixtures: K } = dims;
+  const perm = new Int32Array(headOutputs(dims));
   for (let field = 0; field < 3; field++) {
     for (let j = 0; j < K; j++) {
       for (let d = 0; d < Z; d++) perm[(field * K + j) * Z + d] = d * 3 * K + field * K + j;
     }
   }
-  if (rewardHead) perm[Z * K * 3] = Z * K * 3;
+  for (let c = Z * K * 3; c < perm.length; c++) perm[c] = c;
   return perm;
 }
 
@@ -107,6 +110,12 @@ export class MdnRnnEngine {
       zt: batch * seq * this.dims.zSize,
       acc: 4,
     };
+    if ((this.dims.dropout ?? 0) > 0) {
+      // Dropped h (time-major, as hs), its packed copy, and the mask in the same layout.
+      sizes.hd = R * H;
+      sizes.hdP = R * H;
+      sizes.dmask = R * H;
+    }
     const { at, f32 } = layoutArena(this.k.memory, sizes);
     this.f32 = f32;
     this.buf = at;
@@ -115,7 +124,7 @@ export class MdnRnnEngine {
 
   /** Forward + backward on one batch; returns the loss terms and the gradients. */
   compute(weights: MdnRnnWeights, batch: MdnRnnBatch): MdnRnnGradients {
-    const { inputSize: I, hidden: H, zSize: Z, rewardHead } = this.dims;
+    const { inputSize: I, hidden: H, zSize: Z, mixtures: K, rewardHead, doneHead } = this.dims;
     const O = this.outputs;
     const { batch: B, seq: T } = batch;
     if (batch.input.length !== B * T * I) {
@@ -130,6 +139,18 @@ export class MdnRnnEngine {
     }
     if (rewardHead && batch.targetReward?.length !== B * T) {
       throw new RangeError(`Cannot train on batch: the reward head needs targetReward [${B}x${T}]`);
+    }
+    if (doneHead && batch.targetDone?.length !== B * T) {
+      throw new RangeError(`Cannot train on batch: the done head needs targetDone [${B}x${T}]`);
+    }
+    if (batch.zMask !== undefined && batch.zMask.length !== B * T) {
+      throw new RangeError(`Cannot train on batch: zMask has ${batch.zMask.length} values`);
+    }
+    const drop = batch.dropMask;
+    if (drop !== undefined && (!(this.dims.dropout! > 0) || drop.length !== B * T * H)) {
+      throw new RangeError(
+        `Cannot train on batch: dropMask needs dims.dropout > 0 and ${B}x${T}x${H} values`,
+      );
     }
     this.layout(B, T);
     const k = this.k, b = this.buf, F = this.f32;
@@ -217,9 +238,21 @@ export class MdnRnnEngine {
       k.gatesFwd(gt, b.zeros, cPrev, b.cs + st, b.hs + st, b.tc + st, Bp);
       k.packT4(b.hs + st, H * 4, H, Bp / MR, b.hP + st);
     }
+    if (drop) {
+      // The head sees h * mask; padding rows get a zero mask.
+      const dm = f("dmask"), hs = f("hs"), hd = f("hd");
+      F.fill(0, dm, dm + R * H);
+      for (let t = 0; t < T; t++) {
+        for (let bb = 0; bb < B; bb++) {
+          F.set(drop.subarray((bb * T + t) * H, (bb * T + t + 1) * H), dm + (t * Bp + bb) * H);
+        }
+      }
+      for (let i = 0; i < R * H; i++) F[hd + i] = F[hs + i] * F[dm + i];
+      k.packT4(b.hd, H * 4, H, R / MR, b.hdP);
+    }
     // Head: Y = H Wh (bias added in the loss loop).
     k.gemmI(
-      b.hP,
+      drop ? b.hdP : b.hP,
       MR * 4,
       H * MR * 4,
       b.whP,
@@ -240,8 +273,10 @@ export class MdnRnnEngine {
       ? this.simdLoss(weights.headBias, batch, Bp, O8)
       : this.jsLoss(weights.headBias, batch, y, Bp, O8);
     const bceScale = 1 / (B * T);
-    let bceSum = 0;
+    let rewardSum = 0, doneSum = 0;
     const hb = weights.headBias;
+    const col = extraColumns(this.dims);
+    const mask = batch.zMask;
     for (let t = 0; t < T; t++) {
       for (let bb = 0; bb < Bp; bb++) {
         const row = (t * Bp + bb) * O8;
@@ -249,13 +284,23 @@ export class MdnRnnEngine {
           y.fill(0, row, row + O8);
           continue;
         }
+        // No next frame: the mixture outputs get no gradient (the losses skipped the row).
+        if (mask && mask[bb * T + t] === 0) y.fill(0, row, row + Z * K * 3);
         if (rewardHead) {
-          const l = y[row + O - 1] + hb[O - 1];
-          const r = batch.targetReward![bb * T + t];
-          bceSum += Math.max(l, 0) - l * r + Math.log1p(Math.exp(-Math.abs(l)));
-          const g = (1 / (1 + Math.exp(-l)) - r) * bceScale;
-          y[row + O - 1] = g;
-          dhb[O - 1] += g;
+          const c = col.reward;
+          const term = rewardTerm(this.dims, y[row + c] + hb[c], batch.targetReward![bb * T + t]);
+          rewardSum += term.loss;
+          const g = term.grad * bceScale;
+          y[row + c] = g;
+          dhb[c] += g;
+        }
+        if (doneHead) {
+          const c = col.done;
+          const term = doneTerm(this.dims, y[row + c] + hb[c], batch.targetDone![bb * T + t]);
+          doneSum += term.loss;
+          const g = term.grad * bceScale;
+          y[row + c] = g;
+          dhb[c] += g;
         }
       }
     }
@@ -266,6 +311,7 @@ export class MdnRnnEngine {
     const hT = { a: b.hs, sAk: H * 4, sAp: MR * 4 };
     gemmLongK(k, {
       ...hT,
+      a: drop ? b.hd : b.hs,
       b: b.y,
       sBk: O8 * 4,
       sBp: NR * 4,
@@ -290,6 +336,10 @@ export class MdnRnnEngine {
       O4,
       0,
     );
+    if (drop) {
+      const dH = f("dH"), dm = f("dmask");
+      for (let i = 0; i < R * H; i++) F[dH + i] *= F[dm + i];
+    }
 
     // Backward through time; G is overwritten by the pre-activation gradients.
     F.fill(0, f("dc"), f("dc") + Bp * H);
@@ -344,11 +394,16 @@ export class MdnRnnEngine {
       }
     }
     const nll = nllSum * nllScale;
-    const bce = bceSum * bceScale;
+    const rewardLoss = rewardSum * bceScale;
+    const bce = this.dims.rewardRegression ? 0 : rewardLoss;
+    const mse = this.dims.rewardRegression ? rewardLoss : 0;
+    const doneBce = doneSum * bceScale;
     return {
-      loss: nll + bce,
+      loss: nll + bce + mse + doneBce,
       nll,
       bce,
+      mse,
+      doneBce,
       grads: {
         kernel: F.slice(f("dWk"), f("dWk") + I * G4),
         bias: F.slice(f("dWk") + I * G4, f("dWk") + Ia * G4),
@@ -374,25 +429,38 @@ export class MdnRnnEngine {
     F.fill(0, f("dhbP"), f("dhbP") + O8);
     F.set(batch.targetZ, f("zt"));
     const scale = 1 / (B * T * Z);
-    let acc = 0;
+    const mask = batch.zMask;
+    let acc = 0, rowsDone = 0;
     for (let t = 0; t < T; t++) {
       F.fill(0, f("acc"), f("acc") + 4);
-      k.mdnLoss!(
-        b.y + t * Bp * O8 * 4,
-        O8 * 4,
-        b.hbP,
-        b.zt + t * Z * 4,
-        T * Z * 4,
-        B,
-        b.dhbP,
-        b.acc,
-        scale,
-      );
+      // Runs of consecutive rows with a next frame (all B rows without a mask).
+      for (let b0 = 0; b0 < B;) {
+        if (mask && mask[b0 * T + t] === 0) {
+          b0++;
+          continue;
+        }
+        let b1 = b0 + 1;
+        if (mask) { while (b1 < B && mask[b1 * T + t] !== 0) b1++; }
+        else b1 = B;
+        k.mdnLoss!(
+          b.y + (t * Bp + b0) * O8 * 4,
+          O8 * 4,
+          b.hbP,
+          b.zt + (b0 * T + t) * Z * 4,
+          T * Z * 4,
+          b1 - b0,
+          b.dhbP,
+          b.acc,
+          scale,
+        );
+        rowsDone += b1 - b0;
+        b0 = b1;
+      }
       acc += F[f("acc")] + F[f("acc") + 1] + F[f("acc") + 2] + F[f("acc") + 3];
     }
     const dhb = new Float32Array(O);
     for (let j = 0; j < O; j++) dhb[perm[j]] = F[f("dhbP") + j];
-    return { nllSum: B * T * Z * LOG_SQRT_2PI - acc, dhb };
+    return { nllSum: rowsDone * Z * LOG_SQRT_2PI - acc, dhb };
   }
 
   /** Mixture NLL in plain JavaScript (any zSize); head columns in the Keras order. */
@@ -413,6 +481,7 @@ export class MdnRnnEngine {
     const s = new Float64Array(K);
     for (let t = 0; t < T; t++) {
       for (let bb = 0; bb < B; bb++) {
+        if (batch.zMask && batch.zMask[bb * T + t] === 0) continue;
         const row = (t * Bp + bb) * O8;
         const zRow = (bb * T + t) * Z;
         for (let d = 0; d < Z; d++) {

@@ -45,7 +45,9 @@ import {
 } from "../../worldmodels/agent.ts";
 import { DriverPool } from "../../worldmodels/agent_pool.ts";
 import {
+  DREAM_DONES,
   DREAM_REWARDS,
+  type DreamDone,
   DreamPool,
   type DreamReward,
   readRnnRewardHead,
@@ -90,6 +92,10 @@ export interface TrainControllerParams {
   temperature: number;
   /** How the dream's reward logit becomes a reward (mode `dream`). */
   dream_reward: DreamReward;
+  /** How the dream's done logit ends an episode (mode `dream`, M with the done head). */
+  dream_done: DreamDone;
+  /** Dropout rate on h before M's head in the dream, one mask per episode (mode `dream`). */
+  dream_dropout: number;
   /** CMA-ES covariance model. */
   covariance: CovarianceModel;
   /** TensorFlow.js backend of the encoder in every worker. */
@@ -228,6 +234,8 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
         maxSteps: p.max_steps,
         temperature: p.temperature,
         reward: p.dream_reward,
+        done: p.dream_done,
+        ...(p.dream_dropout > 0 ? { dropout: p.dream_dropout } : {}),
       }, { workers: p.workers, signal: ctx.signal })
       : undefined;
   } catch (error) {
@@ -236,7 +244,14 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
   }
   ctx.report({
     mode: p.mode,
-    ...(dream ? { temperature: p.temperature, dream_reward: p.dream_reward } : {}),
+    ...(dream
+      ? {
+        temperature: p.temperature,
+        dream_reward: p.dream_reward,
+        dream_done: p.dream_done,
+        dream_dropout: p.dream_dropout,
+      }
+      : {}),
     inputs: p.inputs,
     parameters: dimension,
     covariance: p.covariance,
@@ -439,7 +454,22 @@ export default defineStage<TrainControllerParams>({
       default: "threshold",
       enum: DREAM_REWARDS,
       description:
-        "mode dream: reward 1 when the reward logit > 0 (threshold, the book's) or with probability sigmoid(logit) (bernoulli)",
+        "mode dream: reward 1 when the reward logit > 0 (threshold, the book's) or with probability sigmoid(logit) (bernoulli); an M with reward: regression pays its predicted reward instead",
+    },
+    dream_done: {
+      type: "string",
+      default: "threshold",
+      enum: DREAM_DONES,
+      description: "mode dream, M with done_head: the episode ends when sigmoid(done logit) " +
+        ">= 0.5 (threshold, the paper's Doom rule) or with that probability (sampled)",
+    },
+    dream_dropout: {
+      type: "number",
+      default: 0,
+      min: 0,
+      max: 0.95,
+      description: "mode dream: dropout rate on h before M's head, one mask per dream episode " +
+        "(Dropout's Dream Land: 0.1 on an M trained with dropout 0.05)",
     },
     covariance: {
       type: "string",

@@ -11,9 +11,31 @@
  * Each step draws `batch_size` windows of `seq_len + 1` consecutive steps inside episodes
  * (uniformly over all windows; `SeriesReader.sequenceBatch`) and a fresh z ~ N(mu, sigma) for
  * every frame of them (`sampleZ`): inputs [z_t, a_t] for t < seq_len, targets z_{t+1}. With
- * `reward_head` (the 2020 book's version) the reward is an input and is predicted too, as the
- * book does: r_t is 1 when the step that led to frame t earned a positive reward without ending
- * the episode, else 0.
+ * `reward: bit` (or `reward_head: true`, the 2020 book's version) the reward is an input and is
+ * predicted too, as the book does: r_t is 1 when the step that led to frame t earned a positive
+ * reward without ending the episode, else 0. With `reward: regression` r_t is that step's gym
+ * reward times `reward_scale` (-0.1 per step, +1000/N per new tile, -100 off the field), fitted
+ * by a squared error whose over-predictions weigh `reward_over_weight` times more. With
+ * `done_head` a logit predicts that action t ends the episode (cross-entropy, positives weighted
+ * `done_weight`). With either of these two, each terminated episode also gives the window that
+ * ends with its last action (which has no next frame: its z target is masked), so that the
+ * final reward and the done are learned.
+ *
+ * With `dropout` > 0 the LSTM output h is dropped (inverted dropout, masks from
+ * `mixSeed(seed, "worldmodels/train_rnn", "dropout", s)`) before the head in training, as in
+ * Dropout's Dream Land; the recurrence and the controller see h undropped, and the dream can
+ * apply its own mask per episode (`train_controller`'s `dream_dropout`).
+ *
+ * Why a fixed `reward_scale` rather than 1000/N: the dream does not know N (the track's tile
+ * count), so it could not unscale; 0.3 brings a tile (1000/N, about 3.1-4.3) near 1 and a step
+ * near -0.03, the order of the mixture NLL's gradients, while -100 becomes -30 (its gradient is
+ * clipped element-wise like the rest).
+ *
+ * With `holdout_episodes` H > 0 the last H episodes of the series are never trained on; after
+ * training M is stepped through them (`measureRnn`) and the metrics `holdout_z_nll` (next-z
+ * negative log-likelihood per dimension), `holdout_reward_mae`/`holdout_reward_rmse` (gym units,
+ * regression) or `holdout_reward_bit_accuracy` (bit), `holdout_done_precision`/`_recall` (at
+ * probability 0.5) are logged at step `steps` and reported in the stage's facts.
  *
  * Windows of step s come from `mixSeed(seed, "worldmodels/train_rnn", "windows")` and s, the z
  * noise from `mixSeed(seed, "worldmodels/train_rnn", "z", s)`. With `workers` > 1 each minibatch
@@ -22,8 +44,9 @@
  * steps and when the stage is interrupted; a rerun continues from it and ends with the weights
  * of an uninterrupted run.
  *
- * Metrics per step: `loss` (what was minimised), and with the reward head `z_loss` (mixture
- * negative log-likelihood per latent dimension) and `reward_loss` (binary cross-entropy).
+ * Metrics per step: `loss` (what was minimised), and with a reward or done head `z_loss`
+ * (mixture negative log-likelihood per latent dimension), `reward_loss` (binary cross-entropy of
+ * the bit, or the weighted squared error of the scaled reward) and `done_loss`.
  * Output `model`: the TensorFlow.js layers format (`model.json`, `weights.bin`): an LSTM layer and
  * a dense mixture head, with the configuration in the user-defined metadata (`MdnRnn.load`).
  *
@@ -35,6 +58,7 @@ import { sampleZ, type SequenceBatch, SeriesReader } from "../../data/series.ts"
 import { initBackend } from "../../models/backend/mod.ts";
 import { MdnRnn, type MdnRnnWeights } from "../../models/mdn_rnn.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
+import { measureRnn } from "../../worldmodels/rnn_quality.ts";
 import {
   packCheckpoint,
   unpackCheckpoint,
@@ -57,13 +81,33 @@ export interface TrainRnnParams {
   hidden: number;
   /** Gaussian components per latent dimension. */
   mixtures: number;
-  /** Whether the reward is an input and is predicted (the book's version). */
+  /** Whether the reward is an input and is predicted (the book's version): `reward: bit`. */
   reward_head: boolean;
+  /** How the reward is an input and predicted: not, the book's tile bit, or a regression. */
+  reward: RnnReward;
+  /** Factor from gym's reward to the regression's input and target. */
+  reward_scale: number;
+  /** Weight of over-predicted rewards in the regression's squared error (1 = symmetric). */
+  reward_over_weight: number;
+  /** Whether a done logit predicts that the step ends the episode. */
+  done_head: boolean;
+  /** Weight of the positive (done) class in the done head's cross-entropy. */
+  done_weight: number;
+  /** Episodes at the end of the series held out of training and measured after it. */
+  holdout_episodes: number;
+  /** Dropout rate on the LSTM output before the head, in training only. */
+  dropout: number;
   /** Steps between checkpoints (0: none until the end). */
   checkpoint_every: number;
   /** Threads sharing each minibatch (the stage's own and helper Workers). */
   workers: number;
 }
+
+/** The allowed values of the `reward` parameter. */
+export const RNN_REWARDS = ["none", "bit", "regression"] as const;
+
+/** `none`: no reward; `bit`: the book's 0/1 tile bit; `regression`: the scaled gym reward. */
+export type RnnReward = typeof RNN_REWARDS[number];
 
 /** The checkpoint's file name in the stage's checkpoint store. */
 export const RNN_CHECKPOINT = "train_rnn.state";
@@ -83,31 +127,48 @@ export function rnnInitSeed(seed: number): number {
   return mixSeed(seed, LABEL, "init");
 }
 
-/** 1 when reward `r` was earned without ending the episode (`done`), else 0 (the book's rule). */
-function rewardBit(r: number, done: number): number {
-  return r > 0 && done === 0 ? 1 : 0;
-}
-
 /**
- * The reward inputs of a batch of windows (the book's convention): entry t is the bit of the
- * step that led to frame t of the window, i.e. row `offset + t - 1` of the episode (0 at an
- * episode's first frame).
+ * The reward inputs of a batch of windows (the book's convention): entry t is the encoded
+ * reward ({@linkcode MdnRnn.encodeReward}: the bit or the scaled reward) of the step that led to
+ * frame t of the window, i.e. row `offset + t - 1` of the episode (0 at an episode's first
+ * frame).
  */
-function rewardInputs(reader: SeriesReader, batch: SequenceBatch, length: number): Float32Array {
+function rewardInputs(
+  rnn: MdnRnn,
+  reader: SeriesReader,
+  batch: SequenceBatch,
+  length: number,
+): Float32Array {
   const B = batch.episodes.length;
   const out = new Float32Array(B * length);
   for (let b = 0; b < B; b++) {
     const offset = batch.offsets[b];
     if (offset > 0) {
       const before = reader.readEpisode(batch.episodes[b], offset - 1, 1);
-      out[b * length] = rewardBit(before.rewards[0], before.dones[0]);
+      out[b * length] = rnn.encodeReward(before.rewards[0], before.dones[0] !== 0);
     }
     for (let t = 1; t < length; t++) {
       const i = b * length + t - 1;
-      out[b * length + t] = rewardBit(batch.rewards[i], batch.dones[i]);
+      out[b * length + t] = rnn.encodeReward(batch.rewards[i], batch.dones[i] !== 0);
     }
   }
   return out;
+}
+
+/** The reward kind the parameters ask for (`reward_head: true` is `reward: bit`). */
+function rewardKind(p: TrainRnnParams): RnnReward {
+  for (const k of ["reward_scale", "reward_over_weight", "done_weight"] as const) {
+    if (!(p[k] > 0)) {
+      throw new RangeError(`Cannot train the MDN-RNN: ${k} must be > 0, got ${p[k]}`);
+    }
+  }
+  if (!p.reward_head) return p.reward;
+  if (p.reward === "regression") {
+    throw new RangeError(
+      "Cannot train the MDN-RNN: reward_head: true is reward: bit; set only reward: regression",
+    );
+  }
+  return "bit";
 }
 
 /** Trains the MDN-RNN: the body of the stage, usable with any {@linkcode StageContext}. */
@@ -118,25 +179,56 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
   const reader = await SeriesReader.open(ctx.inputs.series);
   let rnn: MdnRnn | undefined;
   try {
+    const reward = rewardKind(p);
+    const regression = reward === "regression";
     rnn = new MdnRnn({
       zSize: reader.index.z_size,
       actionSize: reader.index.action_size,
       hidden: p.hidden,
       mixtures: p.mixtures,
-      rewardHead: p.reward_head,
+      rewardHead: reward !== "none",
       learningRate: p.learning_rate,
       gradClip: p.grad_clip,
+      ...(regression
+        ? {
+          rewardRegression: true,
+          rewardScale: p.reward_scale,
+          rewardOverWeight: p.reward_over_weight,
+        }
+        : {}),
+      ...(p.done_head ? { doneHead: true, doneWeight: p.done_weight } : {}),
+      ...(p.dropout > 0 ? { dropout: p.dropout } : {}),
     }, { seed: rnnInitSeed(ctx.seed), workers: p.workers });
     const model = rnn;
     const length = p.seq_len + 1;
-    const longest = Math.max(0, ...reader.episodes.map((e) => e.length));
+    const episodeCount = reader.episodes.length;
+    if (p.holdout_episodes >= episodeCount) {
+      throw new RangeError(
+        `Cannot train the MDN-RNN: holdout_episodes ${p.holdout_episodes} leaves none of the ` +
+          `series' ${episodeCount} episodes to train on`,
+      );
+    }
+    const trainEpisodes = episodeCount - p.holdout_episodes;
+    // The last action of a terminated episode is a transition of its own (no next frame).
+    const throughEnd = regression || p.done_head;
+    const longest = Math.max(
+      0,
+      ...reader.episodes.slice(0, trainEpisodes).map((e) =>
+        e.length + (throughEnd && e.terminated ? 1 : 0)
+      ),
+    );
     if (longest < length) {
       throw new RangeError(
         `Cannot train the MDN-RNN: seq_len ${p.seq_len} needs episodes of ${length} steps, ` +
           `the longest in the series has ${longest}; lower seq_len or collect longer episodes`,
       );
     }
-    const metricNames = p.reward_head ? ["loss", "z_loss", "reward_loss"] : ["loss"];
+    const metricNames = [
+      "loss",
+      ...(reward !== "none" || p.done_head ? ["z_loss"] : []),
+      ...(reward !== "none" ? ["reward_loss"] : []),
+      ...(p.done_head ? ["done_loss"] : []),
+    ];
     const history: Record<string, number[]> = Object.fromEntries(metricNames.map((n) => [n, []]));
     let step = 0;
 
@@ -195,13 +287,18 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
         length,
         seed: windowSeed,
         step,
+        ...(p.holdout_episodes > 0 ? { episodes: trainEpisodes } : {}),
+        ...(throughEnd ? { throughEnd } : {}),
       });
       const z = sampleZ(batch.mu, batch.logvar, new Random(mixSeed(ctx.seed, LABEL, "z", step)));
       // Losses before the update; Adam with element-wise clipping inside the model.
       const result = await rnn.trainStepAsync({
         z,
         action: batch.actions,
-        reward: p.reward_head ? rewardInputs(reader, batch, length) : undefined,
+        reward: reward !== "none" ? rewardInputs(rnn, reader, batch, length) : undefined,
+        done: p.done_head ? Float32Array.from(batch.dones) : undefined,
+        lastFrameMissing: batch.lastFrameMissing,
+        ...(p.dropout > 0 ? { dropoutSeed: mixSeed(ctx.seed, LABEL, "dropout", step) } : {}),
         batch: p.batch_size,
         length,
       });
@@ -210,9 +307,13 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
           `Cannot train the MDN-RNN: the loss is ${result.loss} at step ${step}`,
         );
       }
-      const values: Record<string, number> = p.reward_head
-        ? { loss: result.loss, z_loss: result.nll, reward_loss: result.bce }
-        : { loss: result.loss };
+      const all: Record<string, number> = {
+        loss: result.loss,
+        z_loss: result.nll,
+        reward_loss: regression ? result.mse : result.bce,
+        done_loss: result.doneBce,
+      };
+      const values = Object.fromEntries(metricNames.map((n) => [n, all[n]]));
       for (const name of metricNames) history[name].push(values[name]);
       ctx.metrics.log(step, values);
       step++;
@@ -230,6 +331,27 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
     await rnn.save(ctx.output("model"));
     const done = step - startStep;
     const transitionsPerSecond = done * p.batch_size * p.seq_len / Math.max(seconds, 1e-9);
+    if (p.holdout_episodes > 0) {
+      const held = Array.from(
+        { length: p.holdout_episodes },
+        (_, i) => reader.readEpisode(trainEpisodes + i),
+      );
+      const { episodes: _, ...quality } = measureRnn(
+        rnn,
+        held,
+        mixSeed(ctx.seed, LABEL, "holdout"),
+      );
+      const named = Object.fromEntries(
+        Object.entries(quality).map(([k, v]) => [`holdout_${k}`, v]),
+      );
+      ctx.metrics.log(p.steps, named);
+      ctx.report({ holdout_episodes: p.holdout_episodes, ...named });
+      ctx.log(
+        `held-out: ${
+          Object.entries(named).map(([k, v]) => `${k} ${Number(v.toPrecision(4))}`).join(", ")
+        }`,
+      );
+    }
     ctx.report({
       backend,
       engine: "simd",
@@ -276,7 +398,53 @@ export default defineStage<TrainRnnParams>({
     reward_head: {
       type: "boolean",
       default: false,
-      description: "reward as input and predicted (the 2020 book's version)",
+      description: "reward as input and predicted (the 2020 book's version): same as reward: bit",
+    },
+    reward: {
+      type: "string",
+      default: "none",
+      enum: RNN_REWARDS,
+      description: "reward as input and predicted: none, bit (the book's tile bit) or " +
+        "regression (gym's reward times reward_scale)",
+    },
+    reward_scale: {
+      type: "number",
+      default: 0.3,
+      min: 0,
+      description: "reward: regression: factor from gym's reward to M's input and target",
+    },
+    reward_over_weight: {
+      type: "number",
+      default: 1,
+      min: 0,
+      description: "reward: regression: weight of over-predictions in the squared error " +
+        "(1 = symmetric)",
+    },
+    done_head: {
+      type: "boolean",
+      default: false,
+      description: "a done logit predicts that the step's action ends the episode",
+    },
+    done_weight: {
+      type: "number",
+      default: 10,
+      min: 0,
+      description: "done_head: weight of the rare done steps in its cross-entropy (Doom: 10)",
+    },
+    dropout: {
+      type: "number",
+      default: 0,
+      min: 0,
+      max: 0.95,
+      description: "dropout rate on the LSTM output before the heads, in training " +
+        "(Dropout's Dream Land: 0.05)",
+    },
+    holdout_episodes: {
+      type: "integer",
+      default: 0,
+      min: 0,
+      description: "last episodes of the series kept out of training and measured after it " +
+        "(holdout_* metrics)",
     },
     checkpoint_every: {
       type: "integer",

@@ -146,6 +146,66 @@ Deno.test("worldmodels/train_controller with mode dream trains over a temperatur
   }
 });
 
+Deno.test("worldmodels/train_controller dreams in an M with reward regression, done head and dropout: dreams end on the done, and the result does not depend on the worker count", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ditto_dream_heads_tc_" });
+  try {
+    await initBackend({ backend: "wasm" });
+    const vae = new ConvVAE({ zSize: 8, seed: 1 });
+    await vae.save(join(dir, "vae"));
+    vae.dispose();
+    const experiment = EXPERIMENT
+      .replace(
+        "reward_head: true }",
+        "reward: regression, done_head: true, dropout: 0.05, holdout_episodes: 1 }",
+      )
+      .replace(
+        "      workers: 1\n",
+        "      workers: 2\n      dream_done: sampled\n      dream_dropout: 0.1\n",
+      )
+      .replace(/ {2}dream_video:[\s\S]*$/, "");
+    assert.match(experiment, /dream_dropout: 0.1/);
+    const file = join(dir, "dream.yaml");
+    await Deno.writeTextFile(file, experiment);
+    const runsDir = join(dir, "runs");
+    const two = await runExperiment(file, { runsDir, builtins: builtinStages });
+    assert.equal(two.status, "succeeded", JSON.stringify(two.stages, null, 1));
+    const tc = two.stages.find((s) => s.name.startsWith("train_controller"))!;
+    assert.equal(tc.facts.dream_done, "sampled");
+    assert.equal(tc.facts.dream_dropout, 0.1);
+    const rnnFacts = two.stages.find((s) => s.name === "train_rnn")!.facts;
+    assert.equal(rnnFacts.holdout_episodes, 1);
+    assert.ok(Number.isFinite(rnnFacts.holdout_reward_mae));
+    const metrics = readJsonLines(
+      join(two.dir!, "metrics", "train_controller@temperature=1.jsonl"),
+    );
+    for (const m of metrics) {
+      // An untrained done head fires with probability near 0.5: dreams end early.
+      assert.ok(m.mean_episode_steps < 15, JSON.stringify(m));
+      assert.ok(Number.isFinite(m.fitness_max) && Number.isFinite(m.eval_dream_mean_return));
+    }
+    const one = await runExperiment(file, {
+      runsDir,
+      builtins: builtinStages,
+      sets: ["stages.train_controller.with.workers=1"],
+    });
+    assert.equal(one.status, "succeeded", JSON.stringify(one.stages, null, 1));
+    const read = (run: string) =>
+      JSON.parse(
+        Deno.readTextFileSync(
+          join(run, "train_controller@temperature=1", "controller", "controller.json"),
+        ),
+      ) as ControllerFile;
+    assert.deepEqual(read(one.dir!).mean, read(two.dir!).mean);
+    assert.deepEqual(
+      readJsonLines(join(one.dir!, "metrics", "train_controller@temperature=1.jsonl"))
+        .map((m) => m.fitness_max),
+      metrics.map((m) => m.fitness_max),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("worldmodels/train_controller refuses mode dream without an MDN-RNN with the reward head or without the series", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ditto_dream_refuse_" });
   try {

@@ -179,3 +179,163 @@ Deno.test("worldmodels/train_rnn with reward_head (on two threads) takes the rew
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/**
+ * A series whose reward is 3.1 when a[0] > 0 else -0.1, and whose odd episodes end (done, -100)
+ * when the car "leaves the field": the first step with a[1] > 0.9 after step 20.
+ */
+async function writeEndingSeries(dir: string): Promise<void> {
+  const rng = new Random(8);
+  const writer = await SeriesWriter.create(dir, { zSize: Z, zDtype: "f2" });
+  for (let e = 0; e < 6; e++) {
+    let length = 40;
+    const actions = Float32Array.from({ length: length * 3 }, () => rng.uniform(-1, 1));
+    if (e % 2 === 1) {
+      for (let t = 20; t < length; t++) {
+        if (actions[t * 3 + 1] > 0.9) {
+          length = t + 1;
+          break;
+        }
+      }
+    }
+    const mu = new Float32Array(length * Z);
+    for (let j = 0; j < Z; j++) mu[j] = rng.normal();
+    for (let t = 1; t < length; t++) {
+      for (let j = 0; j < Z; j++) {
+        mu[t * Z + j] = 0.8 * mu[(t - 1) * Z + j] + 0.5 * actions[(t - 1) * 3 + (j % 3)];
+      }
+    }
+    const dones = new Uint8Array(length);
+    const rewards = Float32Array.from({ length }, (_, t) => actions[t * 3] > 0 ? 3.1 : -0.1);
+    if (e % 2 === 1 && length < 40) {
+      dones[length - 1] = 1;
+      rewards[length - 1] = -100;
+    }
+    await writer.append({ seed: e }, {
+      mu,
+      logvar: new Float32Array(length * Z).fill(-6),
+      actions: actions.slice(0, length * 3),
+      rewards,
+      dones,
+    });
+  }
+  await writer.close();
+}
+
+Deno.test("worldmodels/train_rnn with reward: regression, done_head and dropout (two threads) learns both, measures held-out episodes and resumes to the same weights", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ditto_train_rnn_" });
+  try {
+    const series = join(dir, "series");
+    await writeEndingSeries(series);
+    const reader = await SeriesReader.open(series);
+    const terminated = reader.episodes.filter((e) => e.terminated).length;
+    reader.close();
+    assert.ok(terminated >= 2, `only ${terminated} terminated episodes`);
+    const file = join(dir, "rnn.yaml");
+    const extra = ", reward: regression, reward_over_weight: 2, done_head: true, " +
+      "done_weight: 5, holdout_episodes: 2, dropout: 0.05, workers: 2";
+    await Deno.writeTextFile(file, experiment(series, extra, 10));
+    const whole = await runExperiment(file, {
+      runsDir: join(dir, "runs_a"),
+      builtins: builtinStages,
+    });
+    assert.equal(whole.status, "succeeded", JSON.stringify(whole.stages));
+    const metrics = await readMetrics(whole);
+    assert.deepEqual(Object.keys(metrics[0]), [
+      "step",
+      "loss",
+      "z_loss",
+      "reward_loss",
+      "done_loss",
+    ]);
+    const first = metrics[0], lastTen = metrics.slice(STEPS - 10, STEPS);
+    const mean = (k: string) => lastTen.reduce((s, m) => s + m[k], 0) / lastTen.length;
+    assert.ok(
+      mean("reward_loss") < first.reward_loss / 2,
+      `reward ${first.reward_loss} -> ${mean("reward_loss")}`,
+    );
+    assert.ok(
+      mean("done_loss") < first.done_loss / 2,
+      `done ${first.done_loss} -> ${mean("done_loss")}`,
+    );
+    const held = metrics[STEPS];
+    assert.equal(held.step, STEPS);
+    for (
+      const k of [
+        "holdout_transitions",
+        "holdout_z_nll",
+        "holdout_reward_mae",
+        "holdout_reward_rmse",
+        "holdout_done_actual",
+        "holdout_done_predicted",
+      ]
+    ) {
+      assert.ok(Number.isFinite(held[k]), `${k}: ${held[k]}`);
+    }
+    assert.ok(held.holdout_reward_rmse >= held.holdout_reward_mae);
+    const facts = whole.stages[0].facts;
+    assert.equal(facts.holdout_episodes, 2);
+    assert.equal(facts.holdout_z_nll, held.holdout_z_nll);
+
+    await initBackend({ backend: "wasm" });
+    const modelDir = join(whole.dir!, "train_rnn", "model");
+    const trained = await MdnRnn.load(modelDir, { rewardRegression: true, doneHead: true });
+    assert.equal(trained.config.rewardScale, 0.3);
+    assert.equal(trained.config.doneWeight, 5);
+    assert.equal(trained.config.dropout, 0.05);
+    assert.equal(trained.outputs, Z * 2 * 3 + 2);
+
+    // Interrupted after a few steps, then run again: the same weights and metrics.
+    const controller = new AbortController();
+    const runsDir = join(dir, "runs_b");
+    const interrupted = await runExperiment(file, {
+      runsDir,
+      builtins: builtinStages,
+      signal: controller.signal,
+      observer: {
+        stageProgress(_name, state) {
+          if (state.done >= 3 && state.done < STEPS) controller.abort();
+        },
+      },
+    });
+    assert.equal(interrupted.stages[0].status, "interrupted");
+    const resumed = await runExperiment(file, { runsDir, builtins: builtinStages });
+    assert.equal(resumed.status, "succeeded", JSON.stringify(resumed.stages));
+    for (const name of ["model.json", "weights.bin"]) {
+      assert.deepEqual(
+        await Deno.readFile(join(resumed.dir!, "train_rnn", "model", name)),
+        await Deno.readFile(join(modelDir, name)),
+        name,
+      );
+    }
+    assert.deepEqual(await readMetrics(resumed), metrics);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("worldmodels/train_rnn rejects reward_head: true with reward: regression, a holdout of every episode and a zero reward_scale", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ditto_train_rnn_" });
+  try {
+    const series = join(dir, "series");
+    await writeSeries(series);
+    for (
+      const [extra, message] of [
+        [", reward_head: true, reward: regression", /reward_head: true is reward: bit/],
+        [", holdout_episodes: 3", /holdout_episodes 3 leaves none/],
+        [", reward: regression, reward_scale: 0", /reward_scale must be > 0, got 0/],
+      ] as const
+    ) {
+      const file = join(dir, "rnn.yaml");
+      await Deno.writeTextFile(file, experiment(series, extra, 0));
+      const report = await runExperiment(file, {
+        runsDir: join(dir, "runs"),
+        builtins: builtinStages,
+      });
+      assert.equal(report.status, "failed");
+      assert.match(JSON.stringify(report.stages), message);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
