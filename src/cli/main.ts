@@ -39,6 +39,8 @@ const USAGE = `Usage:
   deno task runs [experiment] [--runs DIR] [--json]    list runs
   deno task show <run> [--runs DIR] [--json]           one run's summary
       <run> is <experiment> (latest), <experiment>/<n>, or a run folder
+  deno task ui [--port 8080] [--host 127.0.0.1] [--runs DIR]   browse runs (read-only web UI)
+  deno task report <run> [-o report.html] [--runs DIR]         one self-contained HTML page
 {TOOLS}
 
 Exit codes: 0 success, 1 a stage failed, 2 invalid experiment or usage, 130 interrupted.`;
@@ -321,6 +323,13 @@ export async function main(args: string[]): Promise<number> {
         return commandRuns(rest);
       case "show":
         return await commandShow(rest);
+      case "ui": // the UI (dagre, uPlot) loads only for its two commands
+        return await (await import(new URL("./commands/ui.ts", import.meta.url).href)).commandUi(
+          rest,
+        );
+      case "report":
+        return await (await import(new URL("./commands/report.ts", import.meta.url).href))
+          .commandReport(rest);
       case undefined:
       case "help":
       case "--help":
