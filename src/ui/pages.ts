@@ -16,6 +16,7 @@ import {
   type Artifact,
   type ExperimentSummary,
   readPage,
+  runSettings,
   type RunsTable,
   stageArtifacts,
   stageTimes,
@@ -291,6 +292,16 @@ function media(run: UiRun, links: PageLinks): string {
     : `<h2>Images</h2><div class="gallery" id="media">${figures.join("")}</div>`;
 }
 
+/** The run's experiment parameters and seed (stage settings are in each stage's section). */
+function paramsTable(run: UiRun): string {
+  const rows = [...runSettings(run.record)].filter(([k]) => !k.startsWith("stages."));
+  return rows.length === 0
+    ? ""
+    : `<h2>Parameters</h2><table class="kv" id="params">${
+      rows.map(([k, v]) => `<tr><td>${h(k)}</td><td>${value(v)}</td></tr>`).join("")
+    }</table>`;
+}
+
 /** The page of one run. */
 export function runPage(run: UiRun, links: PageLinks, data: PageData = {}): PageShell {
   const r = run.record;
@@ -321,7 +332,9 @@ export function runPage(run: UiRun, links: PageLinks, data: PageData = {}): Page
     return text ?? stringify(r.config ?? {});
   })();
   const body = `<h1>${h(run.name)} ${badge(r.status, "run-status")}</h1>
-<table class="kv">${meta.map(([k, v]) => `<tr><td>${h(k)}</td><td>${v}</td></tr>`).join("")}</table>
+<div class="row"><table class="kv">${
+    meta.map(([k, v]) => `<tr><td>${h(k)}</td><td>${v}</td></tr>`).join("")
+  }</table>${paramsTable(run)}</div>
 <h2>Stages</h2>
 <div class="wide">${dagSvg(r, (s) => `#${stageAnchor(s)}`)}</div>
 <table class="sortable" id="stages"><thead><tr><th>stage</th><th>status</th><th>reason</th>
@@ -415,16 +428,19 @@ export function comparePage(runs: UiRun[], links: PageLinks): PageShell {
   const headRow = `<tr><th></th>${
     runs.map((r) => `<th>${link(links.run(r), r.name)} ${badge(r.record.status)}</th>`).join("")
   }</tr>`;
-  const sections = Object.entries(groups).filter(([, rows]) => rows.length > 0).map(([g, rows]) =>
-    `<h2>${h(g)}</h2><div class="wide"><table class="compare" data-group="${h(g)}">` +
-    `<thead>${headRow}</thead><tbody>${
-      rows.map((r) =>
-        `<tr><td><code>${h(r.name)}</code></td>${
-          r.values.map((v) => `<td>${value(v)}</td>`).join("")
-        }</tr>`
-      ).join("")
-    }</tbody></table></div>`
+  const width = runs.length + 1;
+  const rowsHtml = Object.entries(groups).filter(([, rows]) => rows.length > 0).map(([g, rows]) =>
+    `<tr class="group" data-group="${h(g)}"><th colspan="${width}">${h(g)}</th></tr>` +
+    rows.map((r) =>
+      `<tr><td><code>${h(r.name)}</code></td>${
+        r.values.map((v) => `<td>${value(v)}</td>`).join("")
+      }</tr>`
+    ).join("")
   ).join("\n");
+  const sections = rowsHtml
+    ? `<div class="wide"><table class="compare"><thead>${headRow}</thead><tbody>${rowsHtml}` +
+      `</tbody></table></div>`
+    : "";
   const stages = [...new Set(runs.flatMap((r) => r.record.stages.map((s) => s.name)))];
   const changedMetricStages = new Set(
     (groups["metrics (final)"] ?? []).map((r) => stages.find((s) => r.name.startsWith(`${s}.`))),

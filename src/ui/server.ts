@@ -39,6 +39,19 @@ import { shownStatus } from "./dag.ts";
 export interface UiOptions {
   /** The runs folder served. */
   runsDir: string;
+  /**
+   * Answer only requests addressed to a loopback name (`Host: 127.0.0.1`, `localhost`,
+   * `[::1]`): a web page elsewhere cannot then reach the UI through DNS rebinding.
+   * @default {false}
+   */
+  loopbackHostOnly?: boolean;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+/** Whether an interface name is a loopback one. */
+export function isLoopback(hostname: string): boolean {
+  return LOOPBACK.has(hostname) || hostname.startsWith("127.");
 }
 
 const SECURITY_HEADERS = {
@@ -267,6 +280,9 @@ export async function createHandler(
     if (req.method !== "GET" && req.method !== "HEAD") {
       return respond("Read-only\n", 405, "text/plain; charset=utf-8", { allow: "GET, HEAD" });
     }
+    if (options.loopbackHostOnly && !isLoopback(new URL(req.url).hostname)) {
+      return respond("Misdirected request\n", 421, "text/plain; charset=utf-8");
+    }
     try {
       return route(options.runsDir, req, assets);
     } catch (error) {
@@ -294,8 +310,11 @@ export interface ServeUiOptions extends UiOptions {
  * @returns The running server.
  */
 export async function serveUi(options: ServeUiOptions): Promise<Deno.HttpServer<Deno.NetAddr>> {
-  const handler = await createHandler(options);
   const hostname = options.hostname ?? "127.0.0.1";
+  const handler = await createHandler({
+    loopbackHostOnly: isLoopback(hostname),
+    ...options,
+  });
   return Deno.serve({
     port: options.port ?? 8080,
     hostname,

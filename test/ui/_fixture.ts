@@ -52,7 +52,7 @@ export interface Served {
 
 /** Serves a runs folder on 127.0.0.1 with a free port. */
 export async function serve(runsDir: string): Promise<Served> {
-  const handler = await createHandler({ runsDir });
+  const handler = await createHandler({ runsDir, loopbackHostOnly: true });
   const ready = Promise.withResolvers<number>();
   const server = Deno.serve({
     hostname: "127.0.0.1",
@@ -68,12 +68,12 @@ export async function serve(runsDir: string): Promise<Served> {
 }
 
 /** Sends one raw HTTP request line (no client-side path normalisation) and returns status. */
-export async function rawStatus(port: number, target: string): Promise<number> {
+export async function rawStatus(port: number, target: string, host = "127.0.0.1"): Promise<number> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     await conn.write(
       new TextEncoder().encode(
-        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`,
+        `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
       ),
     );
     let text = "";

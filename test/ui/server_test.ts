@@ -144,8 +144,10 @@ Deno.test("ui serves only files inside the runs folder", async () => {
   }
 });
 
-Deno.test("ui answers only GET and HEAD: no endpoint writes", async () => {
-  await withServer(async (base) => {
+Deno.test("ui answers only GET and HEAD, on a loopback Host: no endpoint writes", async () => {
+  await withServer(async (base, port) => {
+    assert.equal(await rawStatus(port, "/e/shell_ui", "evil.example"), 421);
+    assert.equal(await rawStatus(port, "/e/shell_ui", "localhost"), 200);
     const before = Deno.readTextFileSync(join(runsDir, "shell_ui", "0001", "run.json"));
     for (const method of ["POST", "PUT", "DELETE", "PATCH"]) {
       const res = await fetch(`${base}/api/run/shell_ui/0001`, { method, body: "{}" });
@@ -164,7 +166,7 @@ Deno.test("ui compare shows only differences of 2 to 5 runs", async () => {
     assert.equal(page.status, 200);
     assert.match(page.body, /<td><code>params\.rate<\/code><\/td><td>0\.5<\/td><td>0\.25<\/td>/);
     assert.doesNotMatch(page.body, /<code>params\.steps<\/code>/);
-    assert.match(page.body, /data-group="metrics \(final\)"/);
+    assert.match(page.body, /<tr class="group" data-group="metrics \(final\)">/);
     assert.match(
       page.body,
       /class="charts" data-runs="shell_ui\/0001,shell_ui\/0002" data-stage="data"/,
