@@ -10,9 +10,9 @@ import type { RunRecord, StageReport } from "../runner/mod.ts";
 import { escapeHtml, formatSeconds } from "./html.ts";
 import { stageUpstream } from "./data.ts";
 
-const NODE_W = 176;
+const NODE_W = 164;
 const NODE_H = 54;
-const MAX_REASON = 28;
+const MAX_REASON = 26;
 
 /** The status a stage shows: `running` for a pending stage of a running run that started. */
 export function shownStatus(stage: StageReport, runStatus: string): string {
@@ -35,7 +35,7 @@ function clip(text: string, n: number): string {
  */
 export function dagSvg(record: RunRecord, href: (stage: string) => string): string {
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: "LR", nodesep: 18, ranksep: 36, marginx: 8, marginy: 8 });
+  g.setGraph({ rankdir: "LR", nodesep: 18, ranksep: 32, marginx: 8, marginy: 8 });
   g.setDefaultEdgeLabel(() => ({}));
   for (const s of record.stages) g.setNode(s.name, { width: NODE_W, height: NODE_H });
   const upstream = stageUpstream(record);
@@ -62,7 +62,7 @@ export function dagSvg(record: RunRecord, href: (stage: string) => string): stri
         `data-stage="${escapeHtml(s.name)}">` +
         `<title>${escapeHtml(`${s.name}: ${status}${s.reason ? ` (${s.reason})` : ""}`)}</title>` +
         `<rect x="${x}" y="${y}" width="${NODE_W}" height="${NODE_H}" rx="6"/>` +
-        `<text x="${x + 8}" y="${y + 18}" class="name">${escapeHtml(clip(s.name, 24))}</text>` +
+        `<text x="${x + 8}" y="${y + 18}" class="name">${escapeHtml(clip(s.name, 22))}</text>` +
         `<text x="${x + 8}" y="${y + 33}" class="status" data-stage-status="${
           escapeHtml(s.name)
         }">${escapeHtml(status + time)}</text>` +

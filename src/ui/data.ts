@@ -53,6 +53,45 @@ export function readRecord(dir: string): RunRecord | undefined {
   }
 }
 
+/**
+ * Whether the runner of a `running` run is alive: it holds an exclusive lock on the run's
+ * `.lock` as long as it runs. Taking (and at once releasing) a shared lock writes nothing.
+ */
+export function runnerAlive(dir: string): boolean {
+  let lock: Deno.FsFile | undefined;
+  try {
+    lock = Deno.openSync(join(dir, ".lock"), { read: true });
+    if (!lock.tryLockSync(false)) return true;
+    lock.unlockSync();
+    return false;
+  } catch {
+    return false;
+  } finally {
+    lock?.close();
+  }
+}
+
+/**
+ * The record as the next `deno task runs` will write it: a `running` run whose runner is gone
+ * is `interrupted` (shown so here without writing it).
+ */
+function current(dir: string, record: RunRecord): RunRecord {
+  if (record.status !== "running" || runnerAlive(dir)) return record;
+  return {
+    ...record,
+    status: "interrupted",
+    stages: record.stages.map((s) =>
+      s.status === "pending"
+        ? {
+          ...s,
+          status: "interrupted",
+          reason: s.reason ? `${s.reason}; runner was killed` : "runner was killed",
+        }
+        : s
+    ),
+  };
+}
+
 /** `<experiment>/<NNNN>`. */
 export function runRef(experiment: string, run: number): string {
   return `${experiment}/${String(run).padStart(4, "0")}`;
@@ -120,7 +159,9 @@ export function experimentRuns(runsDir: string, experiment: string): UiRun[] {
   for (const n of runNumbers(expDir)) {
     const dir = join(expDir, runDir(n));
     const record = readRecord(dir);
-    if (record) out.push({ name: runRef(record.experiment, record.run), dir, record });
+    if (record) {
+      out.push({ name: runRef(record.experiment, record.run), dir, record: current(dir, record) });
+    }
   }
   return out;
 }
@@ -137,7 +178,7 @@ export function findRun(runsDir: string, experiment: string, run: number): UiRun
   if (!Number.isInteger(run) || run < 0) return undefined;
   const dir = join(runsDir, experiment, runDir(run));
   const record = readRecord(dir);
-  return record ? { name: runRef(experiment, run), dir, record } : undefined;
+  return record ? { name: runRef(experiment, run), dir, record: current(dir, record) } : undefined;
 }
 
 /** Flattens nested objects to dotted paths (arrays and scalars are leaves). */

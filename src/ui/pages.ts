@@ -289,7 +289,7 @@ function media(run: UiRun, links: PageLinks): string {
   }
   return figures.length === 0
     ? ""
-    : `<h2>Images</h2><div class="gallery" id="media">${figures.join("")}</div>`;
+    : `<h3>Images</h3><div class="gallery" id="media">${figures.join("")}</div>`;
 }
 
 /** The run's experiment parameters and seed (stage settings are in each stage's section). */
@@ -297,7 +297,7 @@ function paramsTable(run: UiRun): string {
   const rows = [...runSettings(run.record)].filter(([k]) => !k.startsWith("stages."));
   return rows.length === 0
     ? ""
-    : `<h2>Parameters</h2><table class="kv" id="params">${
+    : `<table class="kv" id="params"><tr><th colspan="2">parameters</th></tr>${
       rows.map(([k, v]) => `<tr><td>${h(k)}</td><td>${value(v)}</td></tr>`).join("")
     }</table>`;
 }
@@ -332,16 +332,15 @@ export function runPage(run: UiRun, links: PageLinks, data: PageData = {}): Page
     return text ?? stringify(r.config ?? {});
   })();
   const body = `<h1>${h(run.name)} ${badge(r.status, "run-status")}</h1>
-<div class="row"><table class="kv">${
+<div class="cols"><table class="kv">${
     meta.map(([k, v]) => `<tr><td>${h(k)}</td><td>${v}</td></tr>`).join("")
   }</table>${paramsTable(run)}</div>
-<h2>Stages</h2>
+<h2 id="stages-heading">Stages</h2>
 <div class="wide">${dagSvg(r, (s) => `#${stageAnchor(s)}`)}</div>
-<table class="sortable" id="stages"><thead><tr><th>stage</th><th>status</th><th>reason</th>
-<th>time</th><th>key</th></tr></thead><tbody>${stageRows}</tbody></table>
-<h3>Timeline</h3>
-${timeline(run)}
 ${media(run, links)}
+<div class="cols"><table class="sortable" id="stages"><thead><tr><th>stage</th><th>status</th>
+<th>reason</th><th>time</th><th>key</th></tr></thead><tbody>${stageRows}</tbody></table>
+<div class="grow"><h3>Timeline</h3>${timeline(run)}</div></div>
 <h2>Stage details</h2>
 ${r.stages.map((s) => stageSection(run, s, links)).join("\n")}
 <h2>config.yaml</h2>

@@ -142,7 +142,8 @@ export function runState(run: UiRun) {
     shown: shownStatus(s, run.record.status),
     seconds: s.seconds,
   }));
-  const stamp = JSON.stringify([run.record.status, run.record.seconds, stages]);
+  // Changes when the run or any stage changes status (not with the seconds ticking).
+  const stamp = JSON.stringify([run.record.status, stages.map((s) => [s.name, s.shown])]);
   return { status: run.record.status, seconds: run.record.seconds, stages, stamp };
 }
 

@@ -127,8 +127,15 @@ Deno.test({
           (f) => f.map((x) => x.getAttribute("data-metric")),
         );
         assert.ok(metrics.includes("fitness_mean"), `CMA-ES curves: ${metrics}`);
-        await page.evaluate("scrollTo(0, 0)");
-        await page.screenshot({ path: join(shots, "ui_run.png") });
+        // The README's picture: from the stage graph down to the images.
+        const top = await page.evaluate(
+          `document.getElementById("stages-heading").offsetTop`,
+        ) as number;
+        await page.screenshot({
+          path: join(shots, "ui_run.png"),
+          fullPage: true,
+          clip: { x: 0, y: top - 8, width: 1200, height: 900 },
+        });
       });
 
       await t.step("picking two runs opens their comparison", async () => {

@@ -272,3 +272,26 @@ Deno.test("ui polls a running run until it finishes", async () => {
     Deno.removeSync(live, { recursive: true });
   }
 });
+
+Deno.test("ui shows a run whose runner was killed as interrupted, writing nothing", async () => {
+  await ready;
+  const dir = join(runsDir, "shell_ui", "0009");
+  const record = JSON.parse(Deno.readTextFileSync(join(runsDir, "shell_ui", "0001", "run.json")));
+  record.run = 9;
+  record.status = "running";
+  record.stages[4].status = "pending";
+  Deno.mkdirSync(dir);
+  const text = JSON.stringify(record);
+  Deno.writeTextFileSync(join(dir, "run.json"), text);
+  Deno.writeTextFileSync(join(dir, ".lock"), "");
+  try {
+    await withServer(async (base) => {
+      const state = await (await fetch(`${base}/api/state/shell_ui/9`)).json();
+      assert.equal(state.status, "interrupted");
+      assert.equal(state.stages[4].status, "interrupted");
+      assert.equal(Deno.readTextFileSync(join(dir, "run.json")), text);
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

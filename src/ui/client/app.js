@@ -222,9 +222,9 @@
     });
   }
 
-  // --- live: a running run polls its status and redraws what changed -----------------------
+  // --- live: a running run polls its state; when the run or a stage changes status (a stage
+  // that finished brings its artifacts, curves and log) the page reloads, keeping its scroll -
   function watch(live) {
-    let last = live.stamp;
     const tick = async () => {
       let state;
       try {
@@ -234,24 +234,9 @@
         setTimeout(tick, 4000);
         return;
       }
-      if (state.stamp !== last) {
-        last = state.stamp;
-        const status = document.getElementById("run-status");
-        if (status) {
-          status.textContent = state.status;
-          status.className = `badge st-${state.status}`;
-        }
-        for (const s of state.stages) {
-          for (const el of document.querySelectorAll("[data-stage-status]")) {
-            if (el.getAttribute("data-stage-status") === s.name) el.textContent = s.shown;
-          }
-        }
-        if (state.status !== "running") {
-          location.reload();
-          return;
-        }
-        seriesState.clear();
-        await drawAll();
+      if (state.status !== "running" || state.stamp !== live.stamp) {
+        location.reload();
+        return;
       }
       setTimeout(tick, 2000);
     };
