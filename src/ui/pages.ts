@@ -95,7 +95,10 @@ function countCell(counts: Record<string, number>, status: string): string {
   return `<td class="num" data-v="${n}">${n || ""}</td>`;
 }
 
-/** The runs table of an experiment: one row per run, sortable and filterable. */
+/** Rows of the runs table shown before "show all" (keeps 1,000 runs fast to lay out). */
+export const FIRST_ROWS = 100;
+
+/** The runs table of an experiment: one row per run, newest first, sortable and filterable. */
 export function experimentPage(table: RunsTable, runs: UiRun[], links: PageLinks): PageShell {
   const statuses = ["ran", "cached", "failed", "blocked", "interrupted"].filter((s) =>
     table.rows.some((r) => (r.counts[s] ?? 0) > 0)
@@ -111,10 +114,13 @@ export function experimentPage(table: RunsTable, runs: UiRun[], links: PageLinks
     ...table.params,
     ...table.metrics,
   ].map((c, i) => i === 0 ? "<th></th>" : `<th>${h(c)}</th>`).join("");
-  const body = table.rows.map((r, i) => {
+  const order = table.rows.map((_, i) => i).reverse();
+  const body = order.map((i, shown) => {
+    const r = table.rows[i];
     const href = links.run(runs[i]);
     const git = r.git ? `${r.git.commit.slice(0, 8)}${r.git.dirty ? "+" : ""}` : "";
-    return `<tr><td><input type="checkbox" class="pick" value="${h(r.name)}" ` +
+    return `<tr${shown >= FIRST_ROWS ? " hidden" : ""}>` +
+      `<td><input type="checkbox" class="pick" value="${h(r.name)}" ` +
       `aria-label="pick ${h(r.name)}"></td>` +
       `<td class="num" data-v="${r.run}">${link(href, String(r.run))}</td>` +
       `<td>${badge(r.status)}</td><td data-v="${h(r.started)}">${
@@ -140,6 +146,9 @@ export function experimentPage(table: RunsTable, runs: UiRun[], links: PageLinks
 <div class="toolbar"><input class="filter" type="search" placeholder="filter rows: words all present"
  data-table="runs" data-count="shown" aria-label="filter runs">
 <span><span id="shown">${table.rows.length}</span> of ${table.rows.length} runs</span>
+<button id="show-all" type="button" data-table="runs" data-first="${FIRST_ROWS}"${
+    table.rows.length > FIRST_ROWS ? "" : " hidden"
+  }>show all (first ${FIRST_ROWS} shown)</button>
 <button id="compare" type="button" disabled>Compare</button>
 <span class="muted">tick 2 to 5 runs to compare</span></div>
 <div class="wide"><table class="sortable" id="runs"><thead><tr>${head}</tr></thead>
@@ -441,12 +450,21 @@ export function comparePage(runs: UiRun[], links: PageLinks): PageShell {
       `</tbody></table></div>`
     : "";
   const stages = [...new Set(runs.flatMap((r) => r.record.stages.map((s) => s.name)))];
-  const changedMetricStages = new Set(
-    (groups["metrics (final)"] ?? []).map((r) => stages.find((s) => r.name.startsWith(`${s}.`))),
-  );
-  const charts = stages.filter((s) => changedMetricStages.has(s)).map((s) =>
+  // Curves of the metrics whose final values differ, by stage.
+  const changedMetrics = new Map<string, string[]>();
+  for (const row of groups["metrics (final)"] ?? []) {
+    // The longest stage name that prefixes it (`t@x=1.5.score` is `t@x=1.5`, not `t@x=1`).
+    const stage = stages.filter((s) => row.name.startsWith(`${s}.`))
+      .sort((a, b) => b.length - a.length)[0];
+    if (stage === undefined) continue;
+    changedMetrics.set(stage, [
+      ...(changedMetrics.get(stage) ?? []),
+      row.name.slice(stage.length + 1),
+    ]);
+  }
+  const charts = stages.filter((s) => changedMetrics.has(s)).map((s) =>
     `<h3>${h(s)}</h3><div class="charts" data-runs="${h(runs.map((r) => r.name).join(","))}" ` +
-    `data-stage="${h(s)}"></div>`
+    `data-stage="${h(s)}" data-metrics="${h(JSON.stringify(changedMetrics.get(s)))}"></div>`
   ).join("");
   const changedArtifacts = new Set((groups["artifacts"] ?? []).map((r) => r.name));
   const imageRows: string[] = [];

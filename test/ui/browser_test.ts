@@ -92,8 +92,9 @@ Deno.test({
             "#runs tbody tr:not([hidden]) td:nth-child(2)",
             (c) => c.map((x) => x.textContent),
           );
-        assert.deepEqual(await runs(), ["1", "2"]);
+        assert.deepEqual(await runs(), ["2", "1"], "newest first");
         await page.click("#runs th:nth-child(2)");
+        assert.deepEqual(await runs(), ["1", "2"]);
         await page.click("#runs th:nth-child(2)");
         assert.deepEqual(await runs(), ["2", "1"]);
         await page.fill("input.filter", "0.25");
@@ -156,8 +157,11 @@ Deno.test({
           (f) => f.map((x) => x.querySelectorAll(".u-legend .u-series").length),
         );
         assert.ok(legends.every((n) => n === 3), `step + 2 runs: ${legends}`);
-        await page.evaluate("scrollTo(0, 0)");
-        await page.screenshot({ path: join(shots, "ui_compare.png") });
+        await page.screenshot({
+          path: join(shots, "ui_compare.png"),
+          fullPage: true,
+          clip: { x: 0, y: 0, width: 1200, height: 980 },
+        });
         assert.deepEqual(dialogs, []);
       });
 

@@ -169,9 +169,16 @@ Deno.test("ui compare shows only differences of 2 to 5 runs", async () => {
     assert.match(page.body, /<tr class="group" data-group="metrics \(final\)">/);
     assert.match(
       page.body,
-      /class="charts" data-runs="shell_ui\/0001,shell_ui\/0002" data-stage="data"/,
+      /class="charts" data-runs="shell_ui\/0001,shell_ui\/0002" data-stage="data" data-metrics="\[&quot;loss&quot;\]"/,
     );
     assert.match(page.body, /deno task diff shell_ui\/0001 shell_ui\/0002/);
+    const three = await text(`${base}/compare?runs=shell_ui/0002,shell_ui/0001,shell_ui/0002`);
+    assert.match(
+      three.body,
+      /<td><code>params\.rate<\/code><\/td><td>0\.25<\/td><td>0\.5<\/td><td>0\.25<\/td>/,
+    );
+    const six = Array(6).fill("shell_ui/0001").join(",");
+    assert.equal((await text(`${base}/compare?runs=${six}`)).status, 404);
     assert.equal((await text(`${base}/compare?runs=shell_ui/0001`)).status, 404);
     assert.equal((await text(`${base}/compare?runs=shell_ui/0001,shell_ui/0009`)).status, 404);
   });

@@ -33,6 +33,7 @@
       return x.localeCompare(y) * dir;
     });
     for (const r of rows) body.appendChild(r);
+    refresh(table);
   }
 
   for (const table of document.querySelectorAll("table.sortable")) {
@@ -47,23 +48,37 @@
     });
   }
 
+  // A long table shows its first rows (matching the filter) until "show all" is pressed:
+  // 1,000 rows stay cheap to lay out.
+  const showAll = document.getElementById("show-all");
+  let all = !showAll;
+  const first = showAll ? Number(showAll.getAttribute("data-first")) : Infinity;
+
+  function refresh(table) {
+    const input = document.querySelector(`input.filter[data-table="${table.id}"]`);
+    // Space-separated words; all must appear in the row's text (case-insensitive).
+    const words = input ? input.value.toLowerCase().split(/\s+/).filter(Boolean) : [];
+    let matching = 0;
+    for (const row of table.tBodies[0].rows) {
+      const text = words.length === 0 ? "" : row.textContent.toLowerCase();
+      const keep = words.every((w) => text.includes(w));
+      if (keep) matching++;
+      row.hidden = !keep || (!all && matching > first);
+    }
+    const count = input && document.getElementById(input.getAttribute("data-count"));
+    if (count) count.textContent = String(matching);
+    if (showAll) showAll.hidden = all || matching <= first;
+  }
+
   for (const input of document.querySelectorAll("input.filter")) {
     const table = document.getElementById(input.getAttribute("data-table"));
-    if (!table) continue;
-    const apply = () => {
-      // Space-separated words; all must appear in the row's text (case-insensitive).
-      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
-      let shown = 0;
-      for (const row of table.tBodies[0].rows) {
-        const text = row.textContent.toLowerCase();
-        const keep = words.every((w) => text.includes(w));
-        row.hidden = !keep;
-        if (keep) shown++;
-      }
-      const count = document.getElementById(input.getAttribute("data-count"));
-      if (count) count.textContent = String(shown);
-    };
-    input.addEventListener("input", apply);
+    if (table) input.addEventListener("input", () => refresh(table));
+  }
+  if (showAll) {
+    showAll.addEventListener("click", () => {
+      all = true;
+      refresh(document.getElementById(showAll.getAttribute("data-table")));
+    });
   }
 
   // --- compare: tick 2 to 5 runs, then open the compare page -------------------------------
@@ -189,7 +204,11 @@
     const stage = host.getAttribute("data-stage");
     const all = [];
     for (const run of runs) all.push(await getSeries(run, stage));
-    const metrics = Array.from(new Set(all.flatMap((s) => Object.keys(s)))).sort();
+    // Compare names the metrics that differ; a run page draws them all.
+    const only = host.getAttribute("data-metrics");
+    const metrics = only
+      ? JSON.parse(only)
+      : Array.from(new Set(all.flatMap((s) => Object.keys(s)))).sort();
     for (const metric of metrics) {
       const list = runs.map((run, i) => ({ label: run, points: all[i][metric] || [] }))
         .filter((s) => s.points.length > 0);
