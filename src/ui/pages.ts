@@ -33,6 +33,8 @@ export interface PageLinks {
   run(run: UiRun): string | undefined;
   /** URL of an experiment's runs table, or undefined (report). */
   experiment(name: string): string | undefined;
+  /** URL of the comparison of runs (absent in the report). */
+  compare?(runs: UiRun[]): string;
 }
 
 /** Everything the page's script needs (embedded as JSON). */
@@ -229,13 +231,13 @@ function stageSection(run: UiRun, s: StageReport, links: PageLinks): string {
   const finals = Object.entries(s.metrics ?? {});
   if (finals.length > 0) {
     parts.push(
-      `<table class="kv metrics">${
+      `<div class="cols"><table class="kv metrics">${
         finals.map(([k, v]) =>
           `<tr><td>${h(k)}</td><td class="num">${h(formatNumber(v))}</td></tr>`
         )
           .join("")
       }</table>`,
-      `<div class="charts" data-runs="${h(run.name)}" data-stage="${h(s.name)}"></div>`,
+      `<div class="charts grow" data-runs="${h(run.name)}" data-stage="${h(s.name)}"></div></div>`,
     );
   }
   const { files, truncated } = stageArtifacts(run.dir, s.name);
@@ -311,8 +313,21 @@ function paramsTable(run: UiRun): string {
     }</table>`;
 }
 
-/** The page of one run. */
-export function runPage(run: UiRun, links: PageLinks, data: PageData = {}): PageShell {
+/**
+ * The page of one run.
+ *
+ * @param run The run.
+ * @param links How to link files and pages.
+ * @param data Data for the page's script (embedded series, live polling).
+ * @param previous The run before it, to link their comparison.
+ * @returns Title and body.
+ */
+export function runPage(
+  run: UiRun,
+  links: PageLinks,
+  data: PageData = {},
+  previous?: UiRun,
+): PageShell {
   const r = run.record;
   const env = r.environment;
   const git = env?.git ? `${env.git.commit}${env.git.dirty ? " (dirty)" : ""}` : "-";
@@ -327,6 +342,8 @@ export function runPage(run: UiRun, links: PageLinks, data: PageData = {}): Page
     ["git", `<code>${h(git)}</code>`],
   ];
   if (resumed) meta.push(["resumed from", h(resumed)]);
+  const compare = previous && links.compare?.([previous, run]);
+  if (compare) meta.push(["previous run", link(compare, `compare with ${previous!.name}`)]);
   const stageRows = r.stages.map((s) => {
     const status = shownStatus(s, r.status);
     return `<tr><td><a href="#${h(stageAnchor(s.name))}">${h(s.name)}</a></td>` +

@@ -105,6 +105,7 @@ const LINKS: PageLinks = {
     }`,
   run: (run) => `/r/${run.name.split("/").map(encodeURIComponent).join("/")}`,
   experiment: (name) => `/e/${encodeURIComponent(name)}`,
+  compare: (runs) => `/compare?runs=${runs.map((r) => encodeURIComponent(r.name)).join(",")}`,
 };
 
 const NAV = `<a class="brand" href="/">ditto</a><a href="/">experiments</a>`;
@@ -203,7 +204,12 @@ function route(runsDir: string, req: Request, assets: Assets): Response {
           stamp: runState(run).stamp,
         }
         : undefined;
-      return page(runPage(run, LINKS, { live }));
+      // The nearest earlier run (numbers may have gaps after `gc`), looking back a little.
+      let previous: UiRun | undefined;
+      for (let n = run.record.run - 1; n >= Math.max(1, run.record.run - 20) && !previous; n--) {
+        previous = findRun(runsDir, rest[0], n);
+      }
+      return page(runPage(run, LINKS, { live }, previous));
     }
     case "compare": {
       const names = (url.searchParams.get("runs") ?? "").split(",").filter(Boolean);

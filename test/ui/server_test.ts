@@ -73,8 +73,14 @@ Deno.test("ui run page shows the DAG, stages, artifacts, log, config and environ
     assert.match(page.body, /&quot;rate&quot;: 0\.5/, "summary.json inline");
     assert.match(page.body, /log line &lt;b&gt;bold&lt;\/b&gt; &amp;/);
     assert.match(page.body, /<pre id="config">name: shell_ui/);
+    assert.doesNotMatch(page.body, /compare with/, "run 1 has no previous run");
+    const second = await text(`${base}/r/shell_ui/2`);
+    assert.match(
+      second.body,
+      /<a href="\/compare\?runs=shell_ui%2F0001,shell_ui%2F0002">compare with shell_ui\/0001<\/a>/,
+    );
     assert.match(page.body, /id="environment"/);
-    assert.match(page.body, /class="charts" data-runs="shell_ui\/0001" data-stage="data"/);
+    assert.match(page.body, /class="charts grow" data-runs="shell_ui\/0001" data-stage="data"/);
     const png = await fetch(`${base}/f/shell_ui/0001/data/plot.png`);
     assert.equal(png.headers.get("content-type"), "image/png");
     assert.deepEqual([...new Uint8Array(await png.arrayBuffer()).subarray(1, 4)], [80, 78, 71]);

@@ -136,7 +136,7 @@
     return state.series;
   }
 
-  function drawChart(host, title, list) {
+  function drawChart(host, title, list, metrics) {
     const xs = Array.from(new Set(list.flatMap((s) => s.points.map((p) => p[0]))))
       .sort((a, b) => a - b);
     if (xs.length === 0) return;
@@ -151,7 +151,7 @@
     const hi = Math.max(...values);
     const box = document.createElement("figure");
     box.className = "chart";
-    box.setAttribute("data-metric", title);
+    box.setAttribute("data-metrics", metrics.join(","));
     const caption = document.createElement("figcaption");
     caption.textContent = title;
     box.appendChild(caption);
@@ -209,13 +209,26 @@
     const metrics = only
       ? JSON.parse(only)
       : Array.from(new Set(all.flatMap((s) => Object.keys(s)))).sort();
-    for (const metric of metrics) {
-      const list = runs.map((run, i) => ({ label: run, points: all[i][metric] || [] }))
-        .filter((s) => s.points.length > 0);
-      // A single value is a final metric, already in the table: no curve to draw.
-      if (list.length === 0 || list.every((s) => s.points.length < 2)) continue;
-      if (runs.length === 1) list[0].label = metric;
-      drawChart(host, runs.length === 1 ? metric : `${stage}.${metric}`, list);
+    const curves = (metric) => all[0][metric] && all[0][metric].length >= 2;
+    if (runs.length === 1) {
+      // One run: metrics sharing a prefix (fitness_mean, fitness_max, ...) share a chart.
+      const groups = new Map();
+      for (const metric of metrics.filter(curves)) {
+        const prefix = metric.includes("_") ? metric.slice(0, metric.indexOf("_")) : metric;
+        groups.set(prefix, [...(groups.get(prefix) || []), metric]);
+      }
+      for (const [prefix, names] of groups) {
+        const title = names.length > 1 ? `${prefix}_*` : names[0];
+        drawChart(host, title, names.map((m) => ({ label: m, points: all[0][m] })), names);
+      }
+    } else {
+      for (const metric of metrics) {
+        const list = runs.map((run, i) => ({ label: run, points: all[i][metric] || [] }))
+          .filter((s) => s.points.length > 0);
+        // A single value is a final metric, already in the table: no curve to draw.
+        if (list.length === 0 || list.every((s) => s.points.length < 2)) continue;
+        drawChart(host, `${stage}.${metric}`, list, [metric]);
+      }
     }
     host.setAttribute("data-drawn", String(host.querySelectorAll("figure.chart").length));
   }
