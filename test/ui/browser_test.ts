@@ -207,8 +207,10 @@ Deno.test({
         }).spawn();
         const liveServer = await serve(live);
         try {
+          let exited = false;
+          child.status.then(() => exited = true);
           let status = 0;
-          for (let i = 0; i < 500 && status !== 200; i++) {
+          while (!exited && status !== 200) {
             const res = await fetch(`${liveServer.base}/r/shell_ui/1`);
             status = res.status;
             await res.body?.cancel();
@@ -217,8 +219,13 @@ Deno.test({
           await page.goto(`${liveServer.base}/r/shell_ui/1`);
           assert.equal(await page.textContent("#run-status"), "running");
           // The page polls the run and reloads when it ends; wait for that (no timed assert).
+          // After the runner exits, the page has a few polls (2 s apart) to notice.
           let shown = "running";
-          for (let i = 0; i < 600 && shown === "running"; i++) {
+          for (
+            let after = 0;
+            shown === "running" && (!exited || after < 100);
+            after += exited ? 1 : 0
+          ) {
             await page.waitForTimeout(100);
             shown = await page.textContent("#run-status").catch(() => "running") ?? "running";
           }

@@ -261,8 +261,11 @@ Deno.test("ui polls a running run until it finishes", async () => {
     stderr: "null",
   }).spawn();
   try {
+    // Poll until the run shows up running (bounded by the runner's exit, not by a time).
+    let exited = false;
+    child.status.then(() => exited = true);
     let state: { status?: string } = {};
-    for (let i = 0; i < 600 && state.status !== "running"; i++) {
+    while (!exited && state.status !== "running") {
       const res = await fetch(`${served.base}/api/state/shell_ui/0001`);
       state = res.ok ? await res.json() : (await res.body?.cancel(), {});
       if (state.status !== "running") await new Promise((r) => setTimeout(r, 20));
