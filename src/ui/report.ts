@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { readMetrics } from "../runs/run_data.ts";
 import { loadAssets } from "./assets.ts";
 import { escapeHtml, inlineScript } from "./html.ts";
-import { htmlDocument, type PageLinks, runPage } from "./pages.ts";
+import { htmlDocument, type PageLinks } from "./page.ts";
+import { runPage } from "./run_page.ts";
 import type { UiRun } from "./data.ts";
 
 /** Options of {@linkcode renderReport}. */

@@ -24,15 +24,10 @@ import {
   type UiRun,
 } from "./data.ts";
 import { resolveInside, safeSegments } from "./safe_path.ts";
-import {
-  comparePage,
-  experimentPage,
-  experimentsPage,
-  htmlDocument,
-  type PageLinks,
-  type PageShell,
-  runPage,
-} from "./pages.ts";
+import { htmlDocument, type PageLinks, type PageShell } from "./page.ts";
+import { experimentPage, experimentsPage } from "./runs_page.ts";
+import { runPage } from "./run_page.ts";
+import { comparePage } from "./compare_page.ts";
 import { shownStatus } from "./dag.ts";
 
 /** Options of {@linkcode createHandler} and {@linkcode serveUi}. */

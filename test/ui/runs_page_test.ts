@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { RunRecord } from "../../src/runner/mod.ts";
 import { runsTable, stageUpstream, type UiRun } from "../../src/ui/data.ts";
-import { experimentPage, FIRST_ROWS, type PageLinks } from "../../src/ui/pages.ts";
+import type { PageLinks } from "../../src/ui/page.ts";
+import { experimentPage, FIRST_ROWS } from "../../src/ui/runs_page.ts";
 
 const LINKS: PageLinks = {
   report: false,
