@@ -33,6 +33,8 @@ const COMMANDS: Record<string, readonly [module: string, name: string]> = {
   resume: ["resume.ts", "commandResume"],
   push: ["transfer.ts", "commandPush"],
   pull: ["transfer.ts", "commandPull"],
+  ui: ["ui.ts", "commandUi"],
+  report: ["report.ts", "commandReport"],
 };
 
 const EXIT_CODES =
