@@ -25,19 +25,9 @@ import {
 import { collectEnvironment, type Environment } from "./environment.ts";
 import { type StageResultEntry, Store, writeFileAtomic } from "./store.ts";
 import { recoverStaleRuns, RunFolder } from "./run_folder.ts";
-import type { RunReport, StageReport } from "./report.ts";
+import type { ProgressState, RunReport, StageReport } from "./report.ts";
 
-/** Progress of a running stage. */
-export interface ProgressState {
-  /** Units done. */
-  done: number;
-  /** Total units (0 when unknown). */
-  total: number;
-  /** Unit name. */
-  unit: string;
-  /** Latest status message. */
-  message?: string;
-}
+export type { ProgressState };
 
 /** Receives events while an experiment runs (the CLI prints them). */
 export interface RunObserver {
@@ -602,26 +592,34 @@ class Engine {
         for (const [name, ref] of Object.entries(stage.inputs)) {
           inputs[name] = this.#resolvePath(ref, stage);
         }
-        outcome = await runTypeScript({
-          module: stage.module!,
-          name: stage.name,
-          params: stage.params,
-          seed: this.#exp.seed,
-          inputs,
-          deps: stage.deps,
-          workDir,
-          outputs: Object.keys(stage.outs),
-          metricsFile,
-          checkpointDir: this.#store.checkpointDir(key),
-        }, {
-          logFile,
-          denoConfig: this.#denoConfig,
-          signal,
-          hooks: {
-            log: (message) => observer?.stageLog?.(stage.name, message),
-            progress: (state) => observer?.stageProgress?.(stage.name, state),
-          },
-        });
+        try {
+          outcome = await runTypeScript({
+            module: stage.module!,
+            name: stage.name,
+            params: stage.params,
+            seed: this.#exp.seed,
+            inputs,
+            deps: stage.deps,
+            workDir,
+            outputs: Object.keys(stage.outs),
+            metricsFile,
+            checkpointDir: this.#store.checkpointDir(key),
+          }, {
+            logFile,
+            denoConfig: this.#denoConfig,
+            signal,
+            hooks: {
+              log: (message) => observer?.stageLog?.(stage.name, message),
+              progress: (state) => {
+                report.progress = state;
+                this.#folder!.stageChanged();
+                observer?.stageProgress?.(stage.name, state);
+              },
+            },
+          });
+        } finally {
+          delete report.progress; // it belongs to the running stage only
+        }
       }
       report.seconds = (performance.now() - t0) / 1000;
       report.facts = outcome.facts;

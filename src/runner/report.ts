@@ -13,12 +13,29 @@ import type { MatrixValue } from "./experiment/mod.ts";
 /** Final status of a stage in a run. `pending` only appears in dry runs. */
 export type StageStatus = "ran" | "cached" | "failed" | "blocked" | "interrupted" | "pending";
 
+/** Progress of a running stage. */
+export interface ProgressState {
+  /** Units done. */
+  done: number;
+  /** Total units (0 when unknown). */
+  total: number;
+  /** Unit name. */
+  unit: string;
+  /** Latest status message. */
+  message?: string;
+}
+
 /** One stage's outcome, as recorded in `run.json` and printed by `--json`. */
 export interface StageReport {
   /** Stage name. */
   name: string;
   /** What happened. */
   status: StageStatus;
+  /**
+   * While a TypeScript stage runs: its latest progress, in `run.json` (rewritten at most once a
+   * second) for whoever watches the run; gone when the stage ends.
+   */
+  progress?: ProgressState;
   /** `run` or `ts`. */
   kind: "run" | "ts";
   /** `uses:` of a TypeScript stage. */

@@ -38,6 +38,7 @@ export class RunFolder {
   #stages: () => StageReport[];
   #lock: Deno.FsFile;
   #lastWrite = 0;
+  #pending?: ReturnType<typeof setTimeout>;
   #started = performance.now();
   #madeDirs = new Set<string>();
 
@@ -156,13 +157,19 @@ export class RunFolder {
     }
   }
 
-  /** Rewrites `run.json` at most once a second while the run goes on. */
+  /**
+   * Rewrites `run.json` at most once a second while the run goes on; a change inside that second
+   * is written when it ends, so the file never lags the run by more than a second.
+   */
   stageChanged(): void {
-    if (performance.now() - this.#lastWrite < WRITE_EVERY_MS) return;
-    this.#write();
+    const wait = WRITE_EVERY_MS - (performance.now() - this.#lastWrite);
+    if (wait <= 0) this.#write();
+    else this.#pending ??= setTimeout(() => this.#write(), wait);
   }
 
   #write(): void {
+    clearTimeout(this.#pending);
+    this.#pending = undefined;
     this.#record.stages = this.#stages();
     this.#record.seconds = (performance.now() - this.#started) / 1000;
     writeFileAtomic(join(this.dir, "run.json"), JSON.stringify(this.#record, null, 2) + "\n", {

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { formatBytes } from "../runs/diff/mod.ts";
-import type { StageReport } from "../runner/mod.ts";
+import type { ProgressState, StageReport } from "../runner/mod.ts";
 import { escapeHtml as h, formatNumber, formatSeconds } from "./html.ts";
 import { dagSvg, shownStatus } from "./dag.ts";
 import {
@@ -218,6 +218,8 @@ export function runPage(
     return `<tr><td><a href="#${h(stageAnchor(s.name))}">${h(s.name)}</a></td>` +
       `<td><span class="badge st-${h(status)}" data-stage-status="${h(s.name)}">${
         h(status)
+      }</span> <span class="muted" data-stage-progress="${h(s.name)}">${
+        h(progressText(s.progress))
       }</span></td><td>${h(s.reason)}</td>` +
       `<td class="num" data-v="${s.seconds}">${h(formatSeconds(s.seconds))}</td>` +
       `<td><code>${h(s.key?.slice(0, 12) ?? "-")}</code></td></tr>`;
@@ -250,4 +252,19 @@ ${
       : '<p class="muted">Recorded when the run finishes.</p>'
   }`;
   return { title: `ditto: ${run.name}`, body, data };
+}
+
+/**
+ * A running stage's progress as the page shows it (`120/300 steps, loss 0.5`); the page's script
+ * formats the polled state the same way.
+ *
+ * @param progress The stage's `progress` in run.json, if any.
+ * @returns The text, empty without progress.
+ */
+export function progressText(progress?: ProgressState): string {
+  if (!progress) return "";
+  const count = progress.total > 0
+    ? `${progress.done}/${progress.total} ${progress.unit}`
+    : `${progress.done} ${progress.unit}`;
+  return progress.message ? `${count}, ${progress.message}` : count;
 }

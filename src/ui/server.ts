@@ -26,7 +26,7 @@ import {
 import { resolveInside, safeSegments } from "./safe_path.ts";
 import { htmlDocument, type PageLinks, type PageShell } from "./page.ts";
 import { experimentPage, experimentsPage } from "./runs_page.ts";
-import { runPage } from "./run_page.ts";
+import { progressText, runPage } from "./run_page.ts";
 import { comparePage } from "./compare_page.ts";
 import { shownStatus } from "./dag.ts";
 
@@ -137,6 +137,7 @@ export function runState(run: UiRun) {
     status: s.status,
     shown: shownStatus(s, run.record.status),
     seconds: s.seconds,
+    progress: progressText(s.progress),
   }));
   // Changes when the run or any stage changes status (not with the seconds ticking).
   const stamp = JSON.stringify([run.record.status, stages.map((s) => [s.name, s.shown])]);

@@ -270,6 +270,11 @@
         location.reload();
         return;
       }
+      // A running stage's progress changes in place (the server formats it).
+      for (const s of state.stages) {
+        const el = document.querySelector(`[data-stage-progress="${CSS.escape(s.name)}"]`);
+        if (el && el.textContent !== s.progress) el.textContent = s.progress;
+      }
       setTimeout(tick, 2000);
     };
     setTimeout(tick, 2000);
