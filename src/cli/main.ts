@@ -77,7 +77,14 @@ export async function main(args: string[]): Promise<number> {
       throw new UsageError(`Cannot run unknown command "${command}"\n${await fullUsage()}`);
     }
     const [module, name] = COMMANDS[command];
-    const run = (await load(module))[name] as Command;
+    const loaded = await load(module);
+    // Every command answers --help with its own lines of the usage text (before any `--`).
+    const flags = rest.indexOf("--") < 0 ? rest : rest.slice(0, rest.indexOf("--"));
+    if (flags.includes("--help") || flags.includes("-h")) {
+      print(`Usage:\n${loaded.USAGE as string}\n\n${EXIT_CODES}`);
+      return 0;
+    }
+    const run = loaded[name] as Command;
     return await run(rest, CONTEXT);
   } catch (error) {
     if (error instanceof ExperimentError) {
