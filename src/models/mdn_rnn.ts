@@ -25,9 +25,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { createRng, type Rng } from "../random/mod.ts";
-import { lstmSequence } from "./lstm.ts";
 import {
-  extraColumns,
   headOutputs,
   type MdnRnnBatch,
   type MdnRnnDims,
@@ -38,10 +36,14 @@ import {
   type MixtureParams,
 } from "./mdn_rnn_engine/mod.ts";
 import { fileHandler } from "./backend/layers_io.ts";
+import { type MdnRnnLosses, tfjsGradients, WEIGHT_NAMES } from "./mdn_rnn_tfjs.ts";
+import { dropoutMask } from "./mdn_rnn_sample.ts";
 import { WorkerPool } from "../pool/mod.ts";
 
 export type { MdnRnnState, MdnRnnWeights, MixtureParams } from "./mdn_rnn_engine/mod.ts";
 export type { Rng } from "../random/mod.ts";
+export type { MdnRnnLosses } from "./mdn_rnn_tfjs.ts";
+export { dropoutMask, sampleMixture, type SampleOptions } from "./mdn_rnn_sample.ts";
 
 /** One shard of a batch, for a training Worker. */
 export interface ShardRequest {
@@ -165,20 +167,6 @@ export interface MdnRnnSequences {
   length: number;
 }
 
-/** Losses of one training step. */
-export interface MdnRnnLosses {
-  /** nll + bce + mse + doneBce, what was minimised. */
-  loss: number;
-  /** Mixture negative log-likelihood per latent dimension. */
-  nll: number;
-  /** Reward binary cross-entropy (0 without the bit reward head). */
-  bce: number;
-  /** Weighted squared error of the scaled reward (0 without the regression head). */
-  mse: number;
-  /** Weighted done cross-entropy (0 without the done head). */
-  doneBce: number;
-}
-
 /** The loss terms, in the order they are summed. */
 const LOSS_NAMES = ["loss", "nll", "bce", "mse", "doneBce"] as const;
 
@@ -191,17 +179,6 @@ export interface MdnRnnStepInput {
   /** r_t [batch] (with the reward head). */
   reward?: Float32Array;
 }
-
-/** Options of {@linkcode sampleMixture}. */
-export interface SampleOptions {
-  /** Temperature: logits / tau, sigma * sqrt(tau); default 1. */
-  tau?: number;
-  /** Seeded generator. */
-  rng: Rng;
-}
-
-const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
-const WEIGHT_NAMES = ["kernel", "recurrentKernel", "bias", "headKernel", "headBias"] as const;
 
 function glorotUniform(rng: Rng, fanIn: number, fanOut: number): Float32Array {
   const limit = Math.sqrt(6 / (fanIn + fanOut));
@@ -228,54 +205,6 @@ function orthogonal(rng: Rng, rows: number, cols: number): Float32Array {
     for (let k = 0; k < cols; k++) ri[k] /= norm;
   }
   return Float32Array.from(m);
-}
-
-/**
- * Draws z [batch, zSize] from mixture parameters with temperature tau, per latent dimension:
- * a component from softmax(logPi / tau), then mu_k + sigma_k * sqrt(tau) * N(0, 1).
- */
-export function sampleMixture(mix: MixtureParams, options: SampleOptions): Float32Array {
-  const tau = options.tau ?? 1;
-  if (!(tau > 0)) throw new RangeError(`Cannot sample: temperature ${tau} is not positive`);
-  const { rng } = options;
-  const K = mix.mixtures;
-  const dims = mix.logPi.length / K; // batch * zSize
-  const out = new Float32Array(dims);
-  const w = new Float64Array(K);
-  const sqrtTau = Math.sqrt(tau);
-  for (let d = 0; d < dims; d++) {
-    const base = d * K;
-    let m = -Infinity;
-    for (let k = 0; k < K; k++) m = Math.max(m, mix.logPi[base + k] / tau);
-    let sum = 0;
-    for (let k = 0; k < K; k++) {
-      w[k] = Math.exp(mix.logPi[base + k] / tau - m);
-      sum += w[k];
-    }
-    let u = rng.nextFloat() * sum;
-    let pick = K - 1;
-    for (let k = 0; k < K; k++) {
-      u -= w[k];
-      if (u < 0) {
-        pick = k;
-        break;
-      }
-    }
-    out[d] = mix.mu[base + pick] + Math.exp(mix.logSigma[base + pick]) * sqrtTau * rng.normal();
-  }
-  return out;
-}
-
-/**
- * `count` dropout multipliers: 0 with probability `rate`, else 1 / (1 - rate) (inverted
- * dropout, so the head's expected input is unchanged). One draw per value from `rng`.
- */
-export function dropoutMask(rng: Rng, count: number, rate: number): Float32Array {
-  if (!(rate >= 0 && rate < 1)) throw new RangeError(`Cannot draw dropout: rate ${rate}`);
-  const keep = 1 / (1 - rate);
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = rng.nextFloat() < rate ? 0 : keep;
-  return out;
 }
 
 /** The MDN-RNN: weights, Adam state, training step, stateful step and save/load. */
@@ -457,90 +386,7 @@ export class MdnRnn {
       this.engine ??= new MdnRnnEngine(this.dims);
       return this.engine.compute(this.weights, batch);
     }
-    return this.tfjsGradients(batch);
-  }
-
-  /** The same loss and gradients through tfjs autodiff (any backend). */
-  private tfjsGradients(
-    batch: MdnRnnBatch,
-  ): MdnRnnLosses & { grads: MdnRnnWeights } {
-    const shapes = this.weightShapes();
-    const { zSize: Z, mixtures: K, hidden: H, rewardHead } = this.config;
-    const { batch: B, seq: T } = batch;
-    const dims = this.dims;
-    const col = extraColumns(dims);
-    let result: MdnRnnLosses & { grads: MdnRnnWeights } | undefined;
-    tf.tidy(() => {
-      const x = tf.tensor3d(batch.input, [B, T, this.inputSize]);
-      const zt = tf.tensor3d(batch.targetZ, [B * T, Z, 1]);
-      const rt = batch.targetReward ? tf.tensor1d(batch.targetReward) : undefined;
-      const dt = batch.targetDone ? tf.tensor1d(batch.targetDone) : undefined;
-      const mask = batch.zMask ? tf.tensor2d(batch.zMask, [B * T, 1]) : undefined;
-      const drop = batch.dropMask ? tf.tensor2d(batch.dropMask, [B * T, H]) : undefined;
-      const ws = WEIGHT_NAMES.map((k) => tf.tensor(this.weights[k], shapes[k]));
-      let nllT: tf.Scalar | undefined, bceT: tf.Scalar | undefined;
-      let mseT: tf.Scalar | undefined, doneT: tf.Scalar | undefined;
-      const column = (y: tf.Tensor2D, c: number) =>
-        tf.reshape(tf.slice(y, [0, c], [B * T, 1]), [B * T]);
-      const f = (k: tf.Tensor, rk: tf.Tensor, b: tf.Tensor, hk: tf.Tensor, hb: tf.Tensor) => {
-        const h = lstmSequence(x, {
-          kernel: k as tf.Tensor2D,
-          recurrentKernel: rk as tf.Tensor2D,
-          bias: b as tf.Tensor1D,
-        });
-        const flat = tf.reshape(h, [B * T, H]);
-        const hd = drop ? tf.mul(flat, drop) : flat;
-        const y = tf.add(tf.matMul(hd, hk), hb) as tf.Tensor2D;
-        const mix = tf.reshape(tf.slice(y, [0, 0], [B * T, Z * 3 * K]), [B * T, Z, 3 * K]);
-        const [logits, mu, logSigma] = tf.split(mix, 3, 2);
-        const logPi = tf.sub(logits, tf.logSumExp(logits, 2, true));
-        const e = tf.div(tf.sub(zt, mu), tf.exp(logSigma));
-        const logN = tf.sub(tf.sub(tf.mul(-0.5, tf.square(e)), logSigma), LOG_SQRT_2PI);
-        const lse = tf.logSumExp(tf.add(logPi, logN), 2);
-        nllT = tf.keep(
-          mask ? tf.div(tf.neg(tf.sum(tf.mul(lse, mask))), B * T * Z) : tf.neg(tf.mean(lse)),
-        );
-        let total: tf.Scalar = nllT;
-        if (rewardHead && rt && dims.rewardRegression) {
-          const e = tf.sub(column(y, col.reward), rt);
-          // w relu(e)^2 + relu(-e)^2: the over-prediction weighted.
-          const over = tf.mul(dims.rewardOverWeight!, tf.square(tf.relu(e)));
-          mseT = tf.keep(tf.mean(tf.add(over, tf.square(tf.relu(tf.neg(e))))));
-          total = tf.add(total, mseT);
-        } else if (rewardHead && rt) {
-          const l = column(y, col.reward);
-          bceT = tf.keep(
-            tf.mean(
-              tf.add(tf.sub(tf.relu(l), tf.mul(l, rt)), tf.log1p(tf.exp(tf.neg(tf.abs(l))))),
-            ),
-          );
-          total = tf.add(total, bceT);
-        }
-        if (dims.doneHead && dt) {
-          const l = column(y, col.done);
-          // w y softplus(-l) + (1 - y) softplus(l)
-          const pos = tf.mul(tf.mul(dims.doneWeight!, dt), tf.softplus(tf.neg(l)));
-          doneT = tf.keep(tf.mean(tf.add(pos, tf.mul(tf.sub(1, dt), tf.softplus(l)))));
-          total = tf.add(total, doneT);
-        }
-        return total;
-      };
-      const { value, grads } = tf.valueAndGrads(f)(ws);
-      const out = Object.fromEntries(
-        WEIGHT_NAMES.map((k, i) => [k, grads[i].dataSync() as Float32Array]),
-      ) as unknown as MdnRnnWeights;
-      const read = (v: tf.Scalar | undefined) => v ? v.dataSync()[0] : 0;
-      result = {
-        loss: value.dataSync()[0],
-        nll: nllT!.dataSync()[0],
-        bce: read(bceT),
-        mse: read(mseT),
-        doneBce: read(doneT),
-        grads: out,
-      };
-      for (const v of [nllT, bceT, mseT, doneT]) v?.dispose();
-    });
-    return result!;
+    return tfjsGradients(this.weights, this.weightShapes(), this.dims, this.inputSize, batch);
   }
 
   /** The sizes the kernels need. */
