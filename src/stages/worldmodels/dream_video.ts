@@ -141,6 +141,12 @@ export async function dreamVideo(ctx: StageContext<DreamVideoParams>): Promise<v
     const dir = ctx.output("video");
     await Deno.mkdir(dir, { recursive: true });
     await Deno.writeFile(join(dir, "dream.gif"), encodeGif(frames, { delayMs: 20 * p.every }));
+    // An M with the regression head pays gym's reward; the bit head counts predicted new tiles.
+    const unit = dream.rnn.config.rewardRegression
+      ? "gym reward predicted by M's regression head"
+      : p.reward === "bernoulli"
+      ? "predicted new tiles (sampled with probability sigmoid(reward logit))"
+      : "predicted new tiles (reward logit > 0)";
     const summary = {
       format: "ditto.dream_video",
       version: 1,
@@ -159,9 +165,7 @@ export async function dreamVideo(ctx: StageContext<DreamVideoParams>): Promise<v
         "dream: z decoded by the VAE (x3)",
       ],
       dream_return: dreamed.return,
-      dream_return_unit: p.reward === "bernoulli"
-        ? "predicted new tiles (sampled with probability sigmoid(reward logit))"
-        : "predicted new tiles (reward logit > 0)",
+      dream_return_unit: unit,
       real_return: real.return,
       real_length: real.length,
     };
@@ -169,7 +173,7 @@ export async function dreamVideo(ctx: StageContext<DreamVideoParams>): Promise<v
     ctx.metrics.log(0, { dream_return: dreamed.return, real_return: real.return });
     ctx.report({ solution, temperature: p.temperature, backend: driver.backend.name });
     ctx.log(
-      `dream return ${dreamed.return} (new tiles), real return ${
+      `dream return ${dreamed.return.toFixed(1)} (${unit}), real return ${
         real.return.toFixed(1)
       } from episode ${p.episode}`,
     );

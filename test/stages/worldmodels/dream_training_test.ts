@@ -111,6 +111,7 @@ Deno.test("worldmodels/train_controller with mode dream trains over a temperatur
     assert.equal(summary.temperature, 1);
     assert.ok(Number.isInteger(summary.dream_return) && summary.dream_return <= 8);
     assert.ok(Number.isFinite(summary.real_return));
+    assert.equal(summary.dream_return_unit, "predicted new tiles (reward logit > 0)");
     const gif = Deno.readFileSync(join(video, "dream.gif"));
     assert.equal(new TextDecoder().decode(gif.subarray(0, 6)), "GIF89a");
     const view = new DataView(gif.buffer, gif.byteOffset);
