@@ -31,10 +31,12 @@ const SYMBOL: Record<string, string> = {
   pending: "?",
 };
 
-function formatSeconds(s: number): string {
-  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)}s`;
-  const m = Math.floor(s / 60);
-  return `${m}m${String(Math.round(s - m * 60)).padStart(2, "0")}s`;
+/** Formats seconds as `0.42s`, `12.6s` or `16m00s` (rounded before splitting: never `15m60s`). */
+export function formatSeconds(s: number): string {
+  const short = s.toFixed(s < 10 ? 2 : 1);
+  if (Number(short) < 60) return `${short}s`;
+  const t = Math.round(s);
+  return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, "0")}s`;
 }
 
 function bar(fraction: number, width: number): string {

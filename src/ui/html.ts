@@ -72,8 +72,11 @@ export function formatNumber(v: unknown): string {
 /** Formats seconds as `0.21s`, `3m 05s` or `1h 02m`. */
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return "";
-  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(Math.round(s % 60)).padStart(2, "0")}s`;
+  const short = s.toFixed(s < 10 ? 2 : 1);
+  if (Number(short) < 60) return `${short}s`;
+  // Rounded before splitting, so 959.6 s is 16m 00s, not 15m 60s.
+  const t = Math.round(s);
+  const m = Math.floor(t / 60);
+  if (m < 60) return `${m}m ${String(t % 60).padStart(2, "0")}s`;
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
 }
