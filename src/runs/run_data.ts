@@ -55,14 +55,27 @@ export function resolvePair(runsDir: string, refs: string[]): [LoadedRun, Loaded
  * @returns Series per metric; empty when the stage logged none.
  */
 export function readMetrics(run: { dir: string }, stage: string): MetricSeries {
-  const series: MetricSeries = {};
   let text: string;
   try {
     text = Deno.readTextFileSync(join(run.dir, "metrics", `${stage}.jsonl`));
   } catch {
-    return series;
+    return {};
   }
-  let index = 0;
+  return parseMetricLines(text);
+}
+
+/**
+ * Step-wise series of metrics JSON lines (a whole file or one page of it): metric -> [step,
+ * value] pairs. A row without `step` takes its index, counted from `firstIndex`; lines that are
+ * not JSON and values that are not finite numbers are skipped.
+ *
+ * @param text JSON lines.
+ * @param firstIndex The index of the first line (for a page that starts later in the file).
+ * @returns Series per metric.
+ */
+export function parseMetricLines(text: string, firstIndex = 0): MetricSeries {
+  const series: MetricSeries = {};
+  let index = firstIndex;
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
     let row: Record<string, unknown>;

@@ -466,24 +466,4 @@ export function readPage(
   }
 }
 
-/** Step-wise series of one page of a metrics file: metric -> [step, value] pairs. */
-export function parseMetricLines(text: string, firstIndex = 0): Record<string, [number, number][]> {
-  const series: Record<string, [number, number][]> = {};
-  let index = firstIndex;
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    let row: Record<string, unknown>;
-    try {
-      row = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    const step = typeof row.step === "number" ? row.step : index;
-    index++;
-    for (const [name, value] of Object.entries(row)) {
-      if (name === "step" || typeof value !== "number" || !Number.isFinite(value)) continue;
-      (series[name] ??= []).push([step, value]);
-    }
-  }
-  return series;
-}
+export { parseMetricLines } from "../runs/run_data.ts";

@@ -1,14 +1,6 @@
-import { assert, assertEquals, CLI } from "../runner/_helpers.ts";
+import { assert, assertEquals, runCli } from "../runner/_helpers.ts";
 
-async function cli(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = runCli;
 
 const COMMANDS = [
   ["run"],

@@ -1,16 +1,15 @@
 import { join } from "node:path";
-import { assert, assertEquals, assertMatch, CLI, DEMO, tempProject } from "../runner/_helpers.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  CLI,
+  DEMO,
+  runCli,
+  tempProject,
+} from "../runner/_helpers.ts";
 
-async function cli(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", CLI, ...args],
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = runCli;
 
 Deno.test("ditto run --json prints exactly one JSON object of the documented shape", async () => {
   await using p = await tempProject(DEMO);

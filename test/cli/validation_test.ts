@@ -4,17 +4,9 @@
  */
 
 import { join } from "node:path";
-import { assert, assertEquals, assertMatch, CLI, tempProject } from "../runner/_helpers.ts";
+import { assert, assertEquals, assertMatch, runCli, tempProject } from "../runner/_helpers.ts";
 
-async function cli(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const cli = runCli;
 
 /** Runs `ditto run <file> --runs <dir>/runs ...rest` in a project. */
 function run(dir: string, file: string, ...rest: string[]) {

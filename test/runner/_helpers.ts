@@ -94,6 +94,21 @@ stages:
 /** Absolute path of the CLI entry. */
 export const CLI = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 
+/** Runs the real CLI in a subprocess (extra environment variables in `env`). */
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", CLI, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
 /** Sets a file's mtime into the past so memos treat it as settled. */
 export function age(path: string, seconds = 10): void {
   const t = new Date(Date.now() - seconds * 1000);
