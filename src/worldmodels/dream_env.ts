@@ -20,6 +20,13 @@
  * 5. z_{t+1} is sampled per latent dimension with temperature tau: a component from
  *    softmax(logits / tau), then mu_k + sigma_k * sqrt(tau) * N(0, 1).
  *
+ * With `start: "real"` a dream starts instead inside a real episode of the series, after a real
+ * warm-up: the seed picks an episode and a step t0 >= `warmup`, the LSTM is stepped over the
+ * `warmup` recorded steps before t0 (z sampled from the encoder's N(mu, sigma), the recorded
+ * actions and rewards: teacher forcing), and the dream goes on from z_{t0} and that state. The
+ * controller then learns from the states the data reached (mid-track, in a bend, off the road)
+ * rather than only from the standing start, and M's h starts as it would on the road.
+ *
  * With `dropout` > 0 M's head sees h times a dropout mask drawn once per episode (Dropout's
  * Dream Land: a dream is one of many models, fixed for the episode); the controller sees h.
  *
@@ -39,9 +46,15 @@
 import { join } from "node:path";
 import { createRng, mixSeed, Random, type Rng } from "../random/mod.ts";
 import { readNpy } from "../data/npy/mod.ts";
-import { SERIES_FILES } from "../data/series.ts";
+import { SERIES_FILES, SeriesReader } from "../data/series.ts";
 import { initBackend } from "../models/backend/mod.ts";
-import { dropoutMask, MdnRnn, type MixtureParams, sampleMixture } from "../models/mdn_rnn.ts";
+import {
+  dropoutMask,
+  MdnRnn,
+  type MdnRnnState,
+  type MixtureParams,
+  sampleMixture,
+} from "../models/mdn_rnn.ts";
 import { ACTIONS, controllerActions, type ControllerInputs } from "../models/controller.ts";
 import type { EpisodeJob, EpisodeOutcome } from "./agent.ts";
 import { type JobMethod, startJobs } from "../pool/mod.ts";
@@ -68,7 +81,17 @@ export interface DreamConfig {
    * (none).
    */
   dropout?: number;
+  /** Where dreams start: the first frame of a real episode (default) or inside one. */
+  start?: DreamStartKind;
+  /** With `start: "real"`: recorded steps the LSTM is warmed up on before the dream (>= 1). */
+  warmup?: number;
 }
+
+/** The allowed {@linkcode DreamStartKind} values. */
+export const DREAM_STARTS = ["first", "real"] as const;
+
+/** `first`: the first frame of a real episode; `real`: inside one, after a real warm-up. */
+export type DreamStartKind = typeof DREAM_STARTS[number];
 
 /** The allowed {@linkcode DreamDone} values. */
 export const DREAM_DONES = ["threshold", "sampled"] as const;
@@ -92,6 +115,8 @@ export interface DreamJob extends EpisodeJob {
 export interface DreamOutcome extends EpisodeOutcome {
   /** Row of `initial_z.npy` (the real episode) it started from. */
   start: number;
+  /** Step of that episode it started at (0 with `start: "first"`). */
+  offset: number;
 }
 
 /** What {@linkcode DreamRunOptions.onStep} sees, after the action is chosen. */
@@ -152,12 +177,25 @@ export class DreamEnv {
   readonly initialZ: Float32Array;
   /** Rows of {@linkcode initialZ}. */
   readonly episodes: number;
+  /** The series (with `start: "real"`), for the warm-up windows. */
+  private readonly series: SeriesReader | undefined;
 
-  private constructor(config: DreamConfig, rnn: MdnRnn, initialZ: Float32Array) {
+  private constructor(
+    config: DreamConfig,
+    rnn: MdnRnn,
+    initialZ: Float32Array,
+    series?: SeriesReader,
+  ) {
     this.config = config;
     this.rnn = rnn;
     this.initialZ = initialZ;
     this.episodes = initialZ.length / (2 * rnn.config.zSize);
+    this.series = series;
+  }
+
+  /** Closes the series reader (with `start: "real"`). */
+  close(): void {
+    this.series?.close();
   }
 
   /** Loads the MDN-RNN and the initial latents, and checks they fit together. */
@@ -177,6 +215,17 @@ export class DreamEnv {
     if (config.dropout !== undefined && !(config.dropout >= 0 && config.dropout < 1)) {
       throw new RangeError(`Cannot create the dream: dropout ${config.dropout} is not in [0, 1)`);
     }
+    if (config.start !== undefined && !DREAM_STARTS.includes(config.start)) {
+      throw new TypeError(`Cannot create the dream: unknown start '${config.start}'`);
+    }
+    if (
+      config.start === "real" &&
+      !(Number.isSafeInteger(config.warmup) && (config.warmup ?? 0) >= 1)
+    ) {
+      throw new RangeError(
+        `Cannot create the dream: start 'real' needs warmup >= 1 steps, got ${config.warmup}`,
+      );
+    }
     if (!(config.temperature > 0)) {
       throw new RangeError(`Cannot create the dream: temperature ${config.temperature} <= 0`);
     }
@@ -190,7 +239,16 @@ export class DreamEnv {
     await initBackend({ backend: "wasm" });
     const initial = await readInitialZ(config.series);
     const rnn = await MdnRnn.load(config.rnn, { zSize: initial.zSize, actionSize: ACTIONS });
-    return new DreamEnv(config, rnn, initial.data);
+    if (config.start !== "real") return new DreamEnv(config, rnn, initial.data);
+    const series = await SeriesReader.open(config.series);
+    if (!series.episodes.some((e) => e.length > config.warmup!)) {
+      series.close();
+      throw new RangeError(
+        `Cannot create the dream: no episode of ${config.series} is longer than the warm-up ` +
+          `(${config.warmup} steps)`,
+      );
+    }
+    return new DreamEnv(config, rnn, initial.data, series);
   }
 
   /** The episodes' dropout masks (see {@linkcode dreamDropoutMasks}). */
@@ -237,17 +295,23 @@ export class DreamEnv {
     const params = new Float32Array(n * count);
     jobs.forEach((job, i) => params.set(Float32Array.from(candidates[job.candidate]), i * count));
     const rngs: Rng[] = jobs.map((job) => createRng(mixSeed(job.seed, "dream", "z")));
-    const starts = jobs.map((job) => job.start ?? dreamStart(job.seed, this.episodes));
-    let z = new Float32Array(n * Z);
-    for (let i = 0; i < n; i++) {
-      const row = starts[i] * 2 * Z;
-      for (let d = 0; d < Z; d++) {
-        const mu = this.initialZ[row + d], logvar = this.initialZ[row + Z + d];
-        z[i * Z + d] = mu + Math.exp(0.5 * logvar) * rngs[i].normal();
-      }
-    }
-    let state = this.rnn.initialState(n);
     const reward = new Float32Array(n);
+    let starts: number[], offsets: number[], z: Float32Array, state: MdnRnnState;
+    if (this.series) {
+      ({ starts, offsets, z, state } = this.warmUp(jobs, rngs, reward));
+    } else {
+      starts = jobs.map((job) => job.start ?? dreamStart(job.seed, this.episodes));
+      offsets = starts.map(() => 0);
+      z = new Float32Array(n * Z);
+      for (let i = 0; i < n; i++) {
+        const row = starts[i] * 2 * Z;
+        for (let d = 0; d < Z; d++) {
+          const mu = this.initialZ[row + d], logvar = this.initialZ[row + Z + d];
+          z[i * Z + d] = mu + Math.exp(0.5 * logvar) * rngs[i].normal();
+        }
+      }
+      state = this.rnn.initialState(n);
+    }
     const returns = new Float64Array(n);
     // Steps of each job once it ended (done head); 0 while it runs.
     const lengths = new Int32Array(n);
@@ -315,7 +379,71 @@ export class DreamEnv {
       length: lengths[i] > 0 ? lengths[i] : this.config.maxSteps,
       terminated: lengths[i] > 0,
       start: starts[i],
+      offset: offsets[i],
     }));
+  }
+
+  /**
+   * The real warm-up of `start: "real"`: per job an episode and a step t0 (from
+   * `mixSeed(seed, "dream", "start")`), the LSTM stepped over the `warmup` recorded steps
+   * before t0, z_{t0} sampled, and `reward` set to the reward input that came with frame t0.
+   */
+  private warmUp(
+    jobs: readonly DreamJob[],
+    rngs: readonly Rng[],
+    reward: Float32Array,
+  ): { starts: number[]; offsets: number[]; z: Float32Array; state: MdnRnnState } {
+    const series = this.series!;
+    const W = this.config.warmup!;
+    const { zSize: Z } = this.rnn.config;
+    const n = jobs.length;
+    const eligible = series.episodes.filter((e) => e.length > W).map((e) => e.index);
+    const starts: number[] = [], offsets: number[] = [];
+    const windows = jobs.map((job) => {
+      const pick = new Random(mixSeed(job.seed, "dream", "start"));
+      const episode = job.start ?? eligible[pick.nextInt(eligible.length)];
+      const length = series.episodes[episode].length;
+      if (length <= W) {
+        throw new RangeError(
+          `Cannot dream: episode ${episode} has ${length} steps, not more than the warm-up ${W}`,
+        );
+      }
+      const t0 = W + pick.nextInt(length - W);
+      starts.push(episode);
+      offsets.push(t0);
+      // The reward input that came with the window's first frame: the step before it's reward
+      // (0 when the window starts at the episode's first frame).
+      const before = t0 > W ? series.readEpisode(episode, t0 - W - 1, 1) : undefined;
+      const first = before ? this.rnn.encodeReward(before.rewards[0], before.dones[0] !== 0) : 0;
+      return { ...series.readEpisode(episode, t0 - W, W + 1), first };
+    });
+    const sample = (t: number, out: Float32Array) => {
+      windows.forEach((w, i) => {
+        for (let d = 0; d < Z; d++) {
+          const k = t * Z + d;
+          out[i * Z + d] = w.mu[k] + Math.exp(0.5 * w.logvar[k]) * rngs[i].normal();
+        }
+      });
+    };
+    let state = this.rnn.initialState(n);
+    const z = new Float32Array(n * Z);
+    const action = new Float32Array(n * ACTIONS);
+    const input = new Float32Array(n);
+    for (let t = 0; t < W; t++) {
+      sample(t, z);
+      windows.forEach((w, i) => {
+        action.set(w.actions.subarray(t * ACTIONS, (t + 1) * ACTIONS), i * ACTIONS);
+        input[i] = t === 0
+          ? w.first
+          : this.rnn.encodeReward(w.rewards[t - 1], w.dones[t - 1] !== 0);
+      });
+      state = this.rnn.stepState(state, { z, action, reward: input }, { mixture: false }).state;
+    }
+    sample(W, z);
+    windows.forEach((w, i) => {
+      reward[i] = this.rnn.encodeReward(w.rewards[W - 1], w.dones[W - 1] !== 0);
+    });
+    return { starts, offsets, z, state };
   }
 }
 
@@ -361,6 +489,7 @@ export class DreamPool extends EpisodePool<DreamJob, DreamOutcome> {
         const dream = await DreamEnv.create(config);
         return {
           run: (jobs, { shared, signal }) => dream.run(shared.candidates, jobs, { signal }),
+          close: () => dream.close(),
         };
       },
       url: new URL("./dream_worker.ts", import.meta.url),

@@ -34,6 +34,12 @@ import {
   type TransitionView,
 } from "../../worldmodels/agent.ts";
 import { pickSolution, readControllerFile, SOLUTIONS } from "./evaluate.ts";
+import {
+  mergeLineage,
+  trainedInReality,
+  trainingChain,
+  writeLineage,
+} from "../../worldmodels/lineage.ts";
 
 /** The stage's label, mixed into every track seed it uses. */
 export const COLLECT_CONTROLLER_LABEL = "worldmodels/collect_controller";
@@ -160,6 +166,18 @@ export async function collectController(
     driver.close();
     const index = await writer.close();
     if (index.episodes_count === p.episodes) {
+      // Rollouts of a controller that learned from reality carry that into every model after.
+      const own = trainedInReality(file)
+        ? [
+          `worldmodels/collect_controller: a controller trained ${
+            trainingChain(file).join(" then ")
+          }`,
+        ]
+        : [];
+      await writeLineage(
+        ctx.output("rollouts"),
+        await mergeLineage([ctx.inputs.controller, ctx.inputs.vae, ctx.inputs.rnn], own),
+      );
       ctx.metrics.log(p.episodes, {
         mean_return: index.mean_return,
         mean_length: index.mean_length,

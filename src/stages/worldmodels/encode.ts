@@ -26,6 +26,7 @@ import { ConvVAE } from "../../models/vae.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import { encodeFrames, EncoderPool, type EpisodeLatents } from "../../worldmodels/encode_pool.ts";
 import { yieldToEventLoop } from "../../worldmodels/train_state.ts";
+import { mergeLineage, writeLineage } from "../../worldmodels/lineage.ts";
 
 /** Parameters of `worldmodels/encode` (the `with:` keys). */
 export interface EncodeParams {
@@ -105,6 +106,10 @@ export async function encodeSeries(ctx: StageContext<EncodeParams>): Promise<voi
       pool?.close();
       await writer.close();
     }
+    await writeLineage(
+      ctx.output("series"),
+      await mergeLineage([ctx.inputs.rollouts, ctx.inputs.vae]),
+    );
     const seconds = (performance.now() - t0) / 1000;
     const perSecond = encoded / Math.max(seconds, 1e-9);
     ctx.report({ backend, frames: encoded, frames_per_second: Number(perSecond.toFixed(1)) });

@@ -41,10 +41,15 @@ import {
   writeReturnsReport,
 } from "../../worldmodels/held_out.ts";
 import { encodeGif, type RgbImage, sideBySide, upscale } from "../../media/gif.ts";
-import type { ControllerFile } from "./train_controller.ts";
+import {
+  pickSolution,
+  readControllerFile,
+  type Solution,
+  SOLUTIONS,
+} from "../../worldmodels/controller_file.ts";
+import { mergeLineage, trainedInReality, trainingChain } from "../../worldmodels/lineage.ts";
 
-/** Which parameters of the controller file to evaluate. */
-export const SOLUTIONS = ["auto", "best_eval", "mean", "best"] as const;
+export { pickSolution, readControllerFile, SOLUTIONS };
 
 /** Parameters of `worldmodels/evaluate` (the `with:` keys). */
 export interface EvaluateParams {
@@ -57,49 +62,13 @@ export interface EvaluateParams {
   /** Environments each worker steps at once. */
   envs_per_worker: number;
   /** Which parameters to evaluate. */
-  solution: typeof SOLUTIONS[number];
+  solution: Solution;
   /** Steps of episode 0 recorded in the GIF (0: no GIF). */
   gif_steps: number;
   /** Keep every k-th step in the GIF. */
   gif_every: number;
   /** TensorFlow.js backend of the encoder in every worker. */
   backend: BackendName;
-}
-
-/** Reads a controller file (a `controller` directory or the JSON file itself). */
-export async function readControllerFile(path: string): Promise<ControllerFile> {
-  const stat = await Deno.stat(path);
-  const file = stat.isDirectory ? `${path}/controller.json` : path;
-  const json = JSON.parse(await Deno.readTextFile(file)) as ControllerFile;
-  if (json.format !== "ditto.controller" || !Array.isArray(json.mean)) {
-    throw new TypeError(`Cannot read controller ${file}: not a ditto.controller file`);
-  }
-  return json;
-}
-
-/**
- * The parameters `solution` names in a controller file (`auto`: the best evaluated mean, else
- * the mean).
- */
-export function pickSolution(
-  file: ControllerFile,
-  solution: EvaluateParams["solution"],
-): { name: string; params: number[]; generation: number } {
-  const mean = { name: "mean", params: file.mean, generation: file.generation };
-  if (solution === "mean") return mean;
-  if (solution === "best") {
-    return { name: "best", params: file.best.params, generation: file.best.generation };
-  }
-  if (solution === "best_eval" && file.best_eval === null) {
-    throw new TypeError(
-      "Cannot evaluate best_eval: the controller was never evaluated in training",
-    );
-  }
-  if (file.best_eval !== null) {
-    const { params, generation } = file.best_eval;
-    return { name: "best_eval", params, generation };
-  }
-  return mean;
 }
 
 /** Runs the evaluation: the body of the stage, usable with any {@linkcode StageContext}. */
@@ -150,7 +119,18 @@ export async function evaluate(ctx: StageContext<EvaluateParams>): Promise<void>
     summary,
     details: { gif, per_episode: outcomes.map((o, i) => ({ episode: i, seed: seeds[i], ...o })) },
   });
-  ctx.report({ solution: solution.name, inputs, workers: p.workers });
+  // The lineage facts: what the controller saw, where it learned, and whether reality taught
+  // anything upstream (a dream-only claim covers the data and models it was trained on too).
+  const training = trainingChain(file);
+  const upstream = await mergeLineage([ctx.inputs.controller, ctx.inputs.vae, ctx.inputs.rnn]);
+  ctx.report({
+    solution: solution.name,
+    inputs,
+    mode: training.join(" then "),
+    dream_only: !trainedInReality(file) && upstream.length === 0,
+    ...(upstream.length > 0 ? { real_trained_upstream: upstream } : {}),
+    workers: p.workers,
+  });
   ctx.log(describeReturns(summary));
 }
 

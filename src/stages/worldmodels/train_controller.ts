@@ -47,20 +47,28 @@ import { DriverPool } from "../../worldmodels/agent_pool.ts";
 import {
   DREAM_DONES,
   DREAM_REWARDS,
+  DREAM_STARTS,
   type DreamDone,
   DreamPool,
   type DreamReward,
+  type DreamStartKind,
   readRnnRewardHead,
 } from "../../worldmodels/dream_env.ts";
+import {
+  CONTROLLER_MODES,
+  type ControllerFile,
+  type ControllerMode,
+  pickSolution,
+  readControllerFile,
+  type Solution,
+  SOLUTIONS,
+} from "../../worldmodels/controller_file.ts";
+import { mergeLineage, trainingChain, writeLineage } from "../../worldmodels/lineage.ts";
+
+export { CONTROLLER_MODES, type ControllerFile, type ControllerMode };
 
 /** The stage's label, mixed into every seed it derives. */
 export const TRAIN_CONTROLLER_LABEL = "worldmodels/train_controller";
-
-/** Where the controller is trained. */
-export const CONTROLLER_MODES = ["real", "dream"] as const;
-
-/** One of {@linkcode CONTROLLER_MODES}. */
-export type ControllerMode = typeof CONTROLLER_MODES[number];
 
 /** Parameters of `worldmodels/train_controller` (the `with:` keys). */
 export interface TrainControllerParams {
@@ -96,48 +104,16 @@ export interface TrainControllerParams {
   dream_done: DreamDone;
   /** Dropout rate on h before M's head in the dream, one mask per episode (mode `dream`). */
   dream_dropout: number;
+  /** Where dreams start: first frames of real episodes, or inside them after a warm-up. */
+  dream_start: DreamStartKind;
+  /** With `dream_start: real`: recorded steps the LSTM is warmed up on. */
+  dream_warmup: number;
   /** CMA-ES covariance model. */
   covariance: CovarianceModel;
   /** TensorFlow.js backend of the encoder in every worker. */
   backend: BackendName;
-}
-
-/** The JSON written as `controller/controller.json`. */
-export interface ControllerFile {
-  /** Format tag. */
-  format: "ditto.controller";
-  /** Format version. */
-  version: 1;
-  /** What the controller sees. */
-  inputs: ControllerInputs;
-  /** Controller input size (z, or z + h). */
-  input_size: number;
-  /** Latent size of the VAE it was trained with. */
-  z_size: number;
-  /** LSTM size of the MDN-RNN (0 with inputs z). */
-  hidden: number;
-  /** Parameter layout. */
-  layout: string;
-  /** Training mode. */
-  mode: ControllerMode;
-  /** The dream's temperature (mode `dream` only). */
-  temperature?: number;
-  /** Generations run. */
-  generation: number;
-  /** The final CMA-ES mean. */
-  mean: number[];
-  /** The best candidate told to CMA-ES (noisy: scored on its generation's tracks only). */
-  best: { params: number[]; fitness: number; generation: number };
-  /** The mean with the highest evaluation, if any evaluation ran. */
-  best_eval: { params: number[]; eval_mean_return: number; generation: number } | null;
-  /** Every evaluation of the mean. */
-  evaluations: {
-    generation: number;
-    mean_return: number;
-    std_return: number;
-    /** Mode dream: the mean's dream return on the same seeds. */
-    dream_mean_return?: number;
-  }[];
+  /** Which solution of the `init` controller the search starts from. */
+  init_solution: Solution;
 }
 
 interface Checkpoint {
@@ -162,6 +138,40 @@ export function trainEpisodeSeed(seed: number, generation: number, episode: numb
 /** The track seed of episode `i` of every evaluation of the mean during training. */
 export function trainEvalSeed(seed: number, episode: number): number {
   return mixSeed(seed, TRAIN_CONTROLLER_LABEL, "eval", episode);
+}
+
+/** The `init` controller: where the search starts, and the training chain it continues. */
+interface Init {
+  params: number[];
+  training: ControllerMode[];
+  record: NonNullable<ControllerFile["init"]>;
+  description: string;
+}
+
+/** Reads the `init` input (undefined without one) and checks it fits this controller. */
+async function readInit(
+  path: string | undefined,
+  p: TrainControllerParams,
+  dimension: number,
+): Promise<Init | undefined> {
+  if (path === undefined) return undefined;
+  const file = await readControllerFile(path);
+  if (file.inputs !== p.inputs || file.mean.length !== dimension) {
+    throw new TypeError(
+      `Cannot train controller from init: it sees ${file.inputs} (${file.mean.length} ` +
+        `parameters), this one ${p.inputs} (${dimension} parameters)`,
+    );
+  }
+  const solution = pickSolution(file, p.init_solution);
+  const chain = trainingChain(file) as ControllerMode[];
+  const training = [...chain, p.mode];
+  return {
+    params: solution.params,
+    training,
+    record: { solution: solution.name, generation: solution.generation, training: chain },
+    description: `${solution.name} of generation ${solution.generation} of a controller ` +
+      `trained ${chain.join(" then ")}`,
+  };
 }
 
 /** Runs the training: the body of the stage, usable with any {@linkcode StageContext}. */
@@ -197,6 +207,7 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
   // 3 biases, then W [inputSize, 3] (src/models/controller.ts).
   const dimension = (inputSize + 1) * 3;
 
+  const init = await readInit(ctx.inputs.init, p, dimension);
   const saved = await ctx.checkpoints.load<Checkpoint>("cma_es");
   let es: CmaEs;
   let bestEval: ControllerFile["best_eval"] = null;
@@ -207,7 +218,8 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
     evaluations = saved.evaluations;
     ctx.log(`resuming at generation ${es.generation} of ${p.generations}`);
   } else {
-    es = new CmaEs(new Float64Array(dimension), p.sigma0, {
+    if (init) ctx.log(`starting from the ${init.description}`);
+    es = new CmaEs(init ? Float64Array.from(init.params) : new Float64Array(dimension), p.sigma0, {
       seed: mixSeed(ctx.seed, TRAIN_CONTROLLER_LABEL, "cma"),
       popsize: p.popsize,
       covariance: p.covariance,
@@ -236,6 +248,7 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
         reward: p.dream_reward,
         done: p.dream_done,
         ...(p.dream_dropout > 0 ? { dropout: p.dream_dropout } : {}),
+        ...(p.dream_start === "real" ? { start: "real", warmup: p.dream_warmup } : {}),
       }, { workers: p.workers, signal: ctx.signal })
       : undefined;
   } catch (error) {
@@ -244,12 +257,15 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
   }
   ctx.report({
     mode: p.mode,
+    ...(init ? { training: init.training.join(" then "), init: init.description } : {}),
     ...(dream
       ? {
         temperature: p.temperature,
         dream_reward: p.dream_reward,
         dream_done: p.dream_done,
         dream_dropout: p.dream_dropout,
+        dream_start: p.dream_start,
+        ...(p.dream_start === "real" ? { dream_warmup: p.dream_warmup } : {}),
       }
       : {}),
     inputs: p.inputs,
@@ -327,6 +343,8 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
           // The same controller in the dream (starts picked by the same seeds): the transfer.
           const dreamed = stats((await dream.run([mean], evalJobs)).map((o) => o.return));
           values.eval_dream_mean_return = dreamed.mean;
+          // What the controller could exploit: the dream's return above reality's, same mean.
+          values.eval_dream_gap = dreamed.mean - e.mean;
           evaluation.dream_mean_return = dreamed.mean;
           message += `, in the dream ${dreamed.mean.toFixed(1)}`;
         }
@@ -362,6 +380,7 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
     hidden,
     layout: "3 biases, then W row-major [input_size, 3]; input = [z] or [z, h]",
     mode: p.mode,
+    ...(init ? { training: init.training, init: init.record } : {}),
     ...(p.mode === "dream" ? { temperature: p.temperature } : {}),
     generation: es.generation,
     mean: Array.from(es.mean),
@@ -372,6 +391,10 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
   const dir = ctx.output("controller");
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(`${dir}/controller.json`, JSON.stringify(file, null, 1) + "\n");
+  await writeLineage(
+    dir,
+    await mergeLineage([ctx.inputs.init, vaeDir, rnnDir, ctx.inputs.series]),
+  );
   ctx.log(
     `done after ${es.generation} generations; best fitness ${best.fitness.toFixed(1)}` +
       (bestEval ? `, best evaluated mean ${bestEval.eval_mean_return.toFixed(1)}` : ""),
@@ -471,6 +494,26 @@ export default defineStage<TrainControllerParams>({
       description: "mode dream: dropout rate on h before M's head, one mask per dream episode " +
         "(Dropout's Dream Land: 0.1 on an M trained with dropout 0.05)",
     },
+    init_solution: {
+      type: "string",
+      default: "mean",
+      enum: SOLUTIONS,
+      description: "with the `init` input: which of its solutions the search starts from " +
+        "(mean: selected without a real score)",
+    },
+    dream_start: {
+      type: "string",
+      default: "first",
+      enum: DREAM_STARTS,
+      description: "mode dream: start dreams at the first frame of a real episode (first) or " +
+        "inside one, after a real warm-up of the LSTM over dream_warmup recorded steps (real)",
+    },
+    dream_warmup: {
+      type: "integer",
+      default: 20,
+      min: 1,
+      description: "mode dream with dream_start real: recorded steps the LSTM is warmed up on",
+    },
     covariance: {
       type: "string",
       default: "diagonal",
@@ -493,6 +536,11 @@ export default defineStage<TrainControllerParams>({
     },
     series: {
       description: "mode dream: the encode output `series` (initial z of real episodes)",
+      optional: true,
+    },
+    init: {
+      description: "a controller (worldmodels/train_controller output) the search starts from, " +
+        "e.g. one trained in the dream and refined here in reality",
       optional: true,
     },
   },

@@ -64,6 +64,7 @@ import {
   unpackCheckpoint,
   yieldToEventLoop,
 } from "../../worldmodels/train_state.ts";
+import { mergeLineage, writeLineage } from "../../worldmodels/lineage.ts";
 
 /** Parameters of `worldmodels/train_rnn` (the `with:` keys). */
 export interface TrainRnnParams {
@@ -329,6 +330,7 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
     if (savedAt !== step) await saveCheckpoint();
     const seconds = (performance.now() - t0) / 1000;
     await rnn.save(ctx.output("model"));
+    await writeLineage(ctx.output("model"), await mergeLineage([ctx.inputs.series]));
     const done = step - startStep;
     const transitionsPerSecond = done * p.batch_size * p.seq_len / Math.max(seconds, 1e-9);
     if (p.holdout_episodes > 0) {

@@ -42,6 +42,7 @@ import {
   unpackCheckpoint,
   yieldToEventLoop,
 } from "../../worldmodels/train_state.ts";
+import { mergeLineage, writeLineage } from "../../worldmodels/lineage.ts";
 
 /** Parameters of `worldmodels/train_vae` (the `with:` keys). */
 export interface TrainVaeParams {
@@ -284,6 +285,7 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
     const seconds = (performance.now() - t0) / 1000;
 
     await vae.save(ctx.output("model"));
+    await writeLineage(ctx.output("model"), await mergeLineage([ctx.inputs.rollouts]));
     await writeGrid(vae, reader, ctx.output("reconstructions"));
     const imagesPerSecond = frames > 0 ? frames / seconds : 0;
     ctx.report({
