@@ -76,6 +76,13 @@ export interface SeriesEpisode {
   dones: Uint8Array;
 }
 
+/** One series of a {@linkcode SeriesReader}: its arrays, and where its episodes begin. */
+interface SeriesPart {
+  first: number;
+  episodes: EpisodeInfo[];
+  arrays: NpyReader[];
+}
+
 /** Options of {@linkcode SeriesWriter.create}. */
 export interface SeriesWriterOptions {
   /** Latent size Z. */
@@ -263,19 +270,64 @@ export interface SequenceBatch extends SeriesEpisode {
 
 /** Reads a series dataset from disk (rows on demand). Close when done. */
 export class SeriesReader {
-  /** The parsed `index.json`. */
+  /** The parsed `index.json` (of several series: their episodes in order, renumbered). */
   readonly index: SeriesIndex;
-  #mu: NpyReader;
-  #logvar: NpyReader;
-  #actions: NpyReader;
-  #rewards: NpyReader;
-  #dones: NpyReader;
+  // One entry per series opened: its arrays, and where its episodes begin in `index`.
+  #parts: SeriesPart[];
   #dir: string;
 
   private constructor(dir: string, index: SeriesIndex, readers: NpyReader[]) {
     this.#dir = dir;
     this.index = index;
-    [this.#mu, this.#logvar, this.#actions, this.#rewards, this.#dones] = readers;
+    this.#parts = [{ first: 0, episodes: index.episodes, arrays: readers }];
+  }
+
+  /**
+   * Opens several series as one: the episodes of the first, then of the next, ... (the
+   * iterative procedure's data: earlier rounds' rollouts mixed with the new). They must agree on
+   * Z and the action size; `meta.parts` lists each one's meta. One directory is
+   * {@linkcode SeriesReader.open}.
+   */
+  static async openMany(dirs: readonly string[]): Promise<SeriesReader> {
+    if (dirs.length === 0) throw new RangeError("Cannot open series: no directory given");
+    const readers: SeriesReader[] = [];
+    try {
+      for (const dir of dirs) readers.push(await SeriesReader.open(dir));
+    } catch (error) {
+      for (const reader of readers) reader.close();
+      throw error;
+    }
+    if (readers.length === 1) return readers[0];
+    const [head] = readers;
+    const episodes: EpisodeInfo[] = [];
+    const parts: SeriesPart[] = [];
+    let frames = 0;
+    for (const [i, reader] of readers.entries()) {
+      const { z_size, action_size } = reader.index;
+      if (z_size !== head.index.z_size || action_size !== head.index.action_size) {
+        for (const r of readers) r.close();
+        throw new RangeError(
+          `Cannot open series together: ${dirs[i]} has Z ${z_size} and actions of ` +
+            `${action_size}, ${dirs[0]} has ${head.index.z_size} and ${head.index.action_size}`,
+        );
+      }
+      parts.push({ ...reader.#parts[0], first: episodes.length });
+      for (const e of reader.index.episodes) {
+        episodes.push({ ...e, index: episodes.length, start: e.start + frames });
+      }
+      frames += reader.index.frames_count;
+    }
+    const index: SeriesIndex = {
+      ...head.index,
+      // Storage dtypes may differ; each part widens its own to float32 on read.
+      episodes_count: episodes.length,
+      frames_count: frames,
+      meta: { parts: readers.map((r) => r.index.meta) },
+      episodes,
+    };
+    const merged = new SeriesReader(dirs.join(" + "), index, []);
+    merged.#parts = parts;
+    return merged;
   }
 
   /** Opens the dataset in `dir`, checking that the arrays agree with `index.json`. */
@@ -335,13 +387,17 @@ export class SeriesReader {
           `it has ${info.length}`,
       );
     }
-    const start = info.start + offset;
+    // The part holding the episode, and the episode's first row in that part's arrays.
+    let part = this.#parts[0];
+    for (const p of this.#parts) if (p.first <= episode) part = p;
+    const start = part.episodes[episode - part.first].start + offset;
+    const [mu, logvar, actions, rewards, dones] = part.arrays;
     return {
-      mu: this.#mu.readRowsSync(start, count) as Float32Array,
-      logvar: this.#logvar.readRowsSync(start, count) as Float32Array,
-      actions: this.#actions.readRowsSync(start, count) as Float32Array,
-      rewards: this.#rewards.readRowsSync(start, count) as Float32Array,
-      dones: this.#dones.readRowsSync(start, count) as Uint8Array,
+      mu: mu.readRowsSync(start, count) as Float32Array,
+      logvar: logvar.readRowsSync(start, count) as Float32Array,
+      actions: actions.readRowsSync(start, count) as Float32Array,
+      rewards: rewards.readRowsSync(start, count) as Float32Array,
+      dones: dones.readRowsSync(start, count) as Uint8Array,
     };
   }
 
@@ -421,9 +477,7 @@ export class SeriesReader {
 
   /** Closes the files. */
   close(): void {
-    for (const reader of [this.#mu, this.#logvar, this.#actions, this.#rewards, this.#dones]) {
-      reader.close();
-    }
+    for (const part of this.#parts) for (const reader of part.arrays) reader.close();
   }
 }
 

@@ -184,3 +184,60 @@ Deno.test("sampleZ() draws from N(mu, exp(logvar))", () => {
   assert.ok(Math.abs(mean - 2) < 5 * Math.sqrt(0.25 / n), `mean ${mean}`);
   assert.ok(Math.abs(variance - 0.25) < 0.02, `variance ${variance}`);
 });
+
+Deno.test("SeriesReader.openMany() reads several series as one: episodes in order, renumbered, windows drawn from all", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeSeries(`${dir}/a`, [5, 2]);
+    await writeSeries(`${dir}/b`, [6]);
+    const reader = await SeriesReader.openMany([`${dir}/a`, `${dir}/b`]);
+    try {
+      assert.equal(reader.index.episodes_count, 3);
+      assert.equal(reader.index.frames_count, 13);
+      assert.deepEqual(reader.episodes.map((e) => [e.index, e.start, e.length]), [
+        [0, 0, 5],
+        [1, 5, 2],
+        [2, 7, 6],
+      ]);
+      // Episode 2 is b's first episode, whose rows start at 0 there.
+      assert.deepEqual(reader.readEpisode(2), makeEpisode(0, 6));
+      assert.deepEqual(reader.readEpisode(1, 1, 1), makeEpisodeRows(5, 2, 1, 1));
+      const seen = new Set<number>();
+      for (let step = 0; step < 50; step++) {
+        const batch = reader.sequenceBatch({ batchSize: 4, length: 4, seed: 1, step });
+        for (const e of batch.episodes) seen.add(e);
+      }
+      assert.deepEqual([...seen].sort(), [0, 2], "windows of 4 steps lie in episodes 0 and 2");
+    } finally {
+      reader.close();
+    }
+    const one = await SeriesReader.openMany([`${dir}/a`]);
+    assert.equal(one.index.episodes_count, 2);
+    one.close();
+    const writer = await SeriesWriter.create(`${dir}/c`, { zSize: Z + 1 });
+    await writer.close();
+    await assert.rejects(
+      () => SeriesReader.openMany([`${dir}/a`, `${dir}/c`]),
+      /Cannot open series together: .*c has Z 5/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Steps `offset..offset+count` of the episode {@linkcode makeEpisode} makes. */
+function makeEpisodeRows(
+  firstRow: number,
+  length: number,
+  offset: number,
+  count: number,
+): SeriesEpisode {
+  const e = makeEpisode(firstRow, length);
+  return {
+    mu: e.mu.slice(offset * Z, (offset + count) * Z),
+    logvar: e.logvar.slice(offset * Z, (offset + count) * Z),
+    actions: e.actions.slice(offset * 3, (offset + count) * 3),
+    rewards: e.rewards.slice(offset, offset + count),
+    dones: e.dones.slice(offset, offset + count),
+  };
+}

@@ -177,7 +177,10 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
   const p = ctx.params;
   // Training runs on the MDN-RNN's own SIMD kernels; tfjs only writes the layers model.
   const backend = await initBackend({ backend: "wasm" });
-  const reader = await SeriesReader.open(ctx.inputs.series);
+  // An earlier round's data (input `mix`) first, so the held-out episodes are the new ones.
+  const reader = await SeriesReader.openMany(
+    ctx.inputs.mix === undefined ? [ctx.inputs.series] : [ctx.inputs.mix, ctx.inputs.series],
+  );
   let rnn: MdnRnn | undefined;
   try {
     const reward = rewardKind(p);
@@ -330,7 +333,10 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
     if (savedAt !== step) await saveCheckpoint();
     const seconds = (performance.now() - t0) / 1000;
     await rnn.save(ctx.output("model"));
-    await writeLineage(ctx.output("model"), await mergeLineage([ctx.inputs.series]));
+    await writeLineage(
+      ctx.output("model"),
+      await mergeLineage([ctx.inputs.series, ctx.inputs.mix]),
+    );
     const done = step - startStep;
     const transitionsPerSecond = done * p.batch_size * p.seq_len / Math.max(seconds, 1e-9);
     if (p.holdout_episodes > 0) {
@@ -462,7 +468,14 @@ export default defineStage<TrainRnnParams>({
       description: "threads sharing each minibatch (results differ from 1 thread by rounding)",
     },
   },
-  inputs: { series: { description: "series dataset (worldmodels/encode output)" } },
+  inputs: {
+    series: { description: "series dataset (worldmodels/encode output)" },
+    mix: {
+      description: "another series trained on together with `series` (the iterative " +
+        "procedure: an earlier round's data); its episodes come first",
+      optional: true,
+    },
+  },
   outputs: ["model"],
   deterministic: true,
   run: trainRnn,
