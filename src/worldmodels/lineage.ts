@@ -41,6 +41,16 @@ export function trainingChain(file: ControllerTraining): string[] {
   return file.training ?? [file.mode];
 }
 
+/**
+ * The training chain in words, repeats merged: `real`, `dream`, `dream then real` (a refinement
+ * in the same place is the same mode).
+ */
+export function describeTraining(file: ControllerTraining): string {
+  return trainingChain(file).filter((mode, i, all) => i === 0 || all[i - 1] !== mode).join(
+    " then ",
+  );
+}
+
 /** Whether any step of the controller's training chain ran in the real environment. */
 export function trainedInReality(file: ControllerTraining): boolean {
   return trainingChain(file).some((mode) => mode !== "dream");

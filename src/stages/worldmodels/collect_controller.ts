@@ -35,9 +35,9 @@ import {
 } from "../../worldmodels/agent.ts";
 import { pickSolution, readControllerFile, SOLUTIONS } from "./evaluate.ts";
 import {
+  describeTraining,
   mergeLineage,
   trainedInReality,
-  trainingChain,
   writeLineage,
 } from "../../worldmodels/lineage.ts";
 
@@ -169,9 +169,7 @@ export async function collectController(
       // Rollouts of a controller that learned from reality carry that into every model after.
       const own = trainedInReality(file)
         ? [
-          `worldmodels/collect_controller: a controller trained ${
-            trainingChain(file).join(" then ")
-          }`,
+          `worldmodels/collect_controller: a controller trained ${describeTraining(file)}`,
         ]
         : [];
       await writeLineage(

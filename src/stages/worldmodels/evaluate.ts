@@ -47,7 +47,7 @@ import {
   type Solution,
   SOLUTIONS,
 } from "../../worldmodels/controller_file.ts";
-import { mergeLineage, trainedInReality, trainingChain } from "../../worldmodels/lineage.ts";
+import { describeTraining, mergeLineage, trainedInReality } from "../../worldmodels/lineage.ts";
 
 export { pickSolution, readControllerFile, SOLUTIONS };
 
@@ -121,12 +121,11 @@ export async function evaluate(ctx: StageContext<EvaluateParams>): Promise<void>
   });
   // The lineage facts: what the controller saw, where it learned, and whether reality taught
   // anything upstream (a dream-only claim covers the data and models it was trained on too).
-  const training = trainingChain(file);
   const upstream = await mergeLineage([ctx.inputs.controller, ctx.inputs.vae, ctx.inputs.rnn]);
   ctx.report({
     solution: solution.name,
     inputs,
-    mode: training.join(" then "),
+    mode: describeTraining(file),
     dream_only: !trainedInReality(file) && upstream.length === 0,
     ...(upstream.length > 0 ? { real_trained_upstream: upstream } : {}),
     workers: p.workers,

@@ -63,7 +63,12 @@ import {
   type Solution,
   SOLUTIONS,
 } from "../../worldmodels/controller_file.ts";
-import { mergeLineage, trainingChain, writeLineage } from "../../worldmodels/lineage.ts";
+import {
+  describeTraining,
+  mergeLineage,
+  trainingChain,
+  writeLineage,
+} from "../../worldmodels/lineage.ts";
 
 export { CONTROLLER_MODES, type ControllerFile, type ControllerMode };
 
@@ -170,7 +175,7 @@ async function readInit(
     training,
     record: { solution: solution.name, generation: solution.generation, training: chain },
     description: `${solution.name} of generation ${solution.generation} of a controller ` +
-      `trained ${chain.join(" then ")}`,
+      `trained ${describeTraining({ mode: p.mode, training: chain })}`,
   };
 }
 
@@ -257,7 +262,8 @@ export async function trainController(ctx: StageContext<TrainControllerParams>):
   }
   ctx.report({
     mode: p.mode,
-    ...(init ? { training: init.training.join(" then "), init: init.description } : {}),
+    ...(init ? { training: describeTraining({ mode: p.mode, training: init.training }) } : {}),
+    ...(init ? { init: init.description } : {}),
     ...(dream
       ? {
         temperature: p.temperature,

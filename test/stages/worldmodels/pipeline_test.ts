@@ -8,13 +8,14 @@ const STAGES = [
   "collect",
   "train_vae",
   "encode",
+  "baseline",
   "train_rnn",
   "train_controller",
+  "refine",
   "evaluate",
-  "baseline",
 ];
 
-Deno.test("experiments/car_racing_tiny.yaml runs the whole World Models DAG; a rerun runs nothing; more generations rerun only the controller and the evaluation", async () => {
+Deno.test("experiments/car_racing_tiny.yaml runs the whole World Models DAG; a rerun runs nothing; more generations of the refinement rerun only it and the evaluation", async () => {
   const runsDir = await Deno.makeTempDir({ prefix: "ditto_pipeline_" });
   try {
     const first = await runExperiment(TINY, { runsDir, builtins: builtinStages });
@@ -25,6 +26,8 @@ Deno.test("experiments/car_racing_tiny.yaml runs the whole World Models DAG; a r
     );
     assert.equal(evaluation.episodes, 3);
     assert.equal(evaluation.inputs, "zh");
+    const facts = first.stages.find((s) => s.name === "evaluate")!.facts;
+    assert.deepEqual([facts.inputs, facts.mode, facts.dream_only], ["zh", "real", false]);
     // The baseline runs on evaluate's tracks.
     const floor = JSON.parse(
       await Deno.readTextFile(join(first.dir!, "baseline", "report", "returns.json")),
@@ -41,12 +44,12 @@ Deno.test("experiments/car_racing_tiny.yaml runs the whole World Models DAG; a r
     const longer = await runExperiment(TINY, {
       runsDir,
       builtins: builtinStages,
-      sets: ["stages.train_controller.with.generations=3"],
+      sets: ["stages.refine.with.generations=2"],
     });
     assert.equal(longer.status, "succeeded", JSON.stringify(longer.stages, null, 1));
     assert.deepEqual(
       longer.stages.map((s) => s.status),
-      ["cached", "cached", "cached", "cached", "ran", "ran", "cached"],
+      ["cached", "cached", "cached", "cached", "cached", "cached", "ran", "ran"],
     );
   } finally {
     await Deno.remove(runsDir, { recursive: true });
