@@ -17,6 +17,7 @@ import {
   packLanesFunc,
   packT4Func,
   USE_FMA,
+  V128,
 } from "../simd/mod.ts";
 
 /** Stride of every convolution of the VAE. */
@@ -97,6 +98,71 @@ function patchFunc(scatter: boolean): FuncBuilder {
   return f;
 }
 
+/** Emits `biasRelu(buf, rows, cols, bias)`: buf = max(buf + bias, 0) row by row, cols % 4 = 0. */
+function biasReluFunc(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32]);
+  const [buf, rows, cols, bias] = [0, 1, 2, 3];
+  const r = f.local(I32), c = f.local(I32), p = f.local(I32), zero = f.local(V128);
+  f.i32(0).visplat().set(zero);
+  f.get(buf).set(p);
+  f.i32(0).set(r);
+  f.block().loop();
+  {
+    f.i32(0).set(c);
+    f.block().loop();
+    {
+      f.get(p).get(p).vload(0).get(bias).get(c).add().vload(0).vadd().get(zero).vmax().vstore(0);
+      f.get(p).i32(16).add().set(p);
+      f.get(c).i32(16).add().tee(c).get(cols).i32(4).mul().ltS().brIf(0);
+    }
+    f.end().end();
+    f.get(r).i32(1).add().tee(r).get(rows).ltS().brIf(0);
+  }
+  f.end().end();
+  return f;
+}
+
+/** Emits `reluMask(dy, y, n)`: dy = y > 0 ? dy : 0 over n floats (n % 4 = 0, n > 0). */
+function reluMaskFunc(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32]);
+  const [dy, y, n] = [0, 1, 2];
+  const end = f.local(I32), zero = f.local(V128);
+  f.i32(0).visplat().set(zero);
+  f.get(dy).get(n).i32(4).mul().add().set(end);
+  f.block().loop();
+  {
+    f.get(dy).get(dy).vload(0).get(zero).get(y).vload(0).vlt().vand().vstore(0);
+    f.get(y).i32(16).add().set(y);
+    f.get(dy).i32(16).add().tee(dy).get(end).ltS().brIf(0);
+  }
+  f.end().end();
+  return f;
+}
+
+/** Emits `colSums(src, rows, cols, dst)`: dst += the sums of the columns (cols % 4 = 0). */
+function colSumsFunc(): FuncBuilder {
+  const f = new FuncBuilder([I32, I32, I32, I32]);
+  const [src, rows, cols, dst] = [0, 1, 2, 3];
+  const r = f.local(I32), c = f.local(I32), p = f.local(I32), colBytes = f.local(I32);
+  f.get(cols).i32(4).mul().set(colBytes);
+  f.get(src).set(p);
+  f.i32(0).set(r);
+  f.block().loop();
+  {
+    f.i32(0).set(c);
+    f.block().loop();
+    {
+      f.get(dst).get(c).add().get(dst).get(c).add().vload(0).get(p).vload(0).vadd().vstore(0);
+      f.get(p).i32(16).add().set(p);
+      f.get(c).i32(16).add().tee(c).get(colBytes).ltS().brIf(0);
+    }
+    f.end().end();
+    f.get(r).i32(1).add().tee(r).get(rows).ltS().brIf(0);
+  }
+  f.end().end();
+  return f;
+}
+
 /** The exported kernels of one module instance (one per engine, on its own memory). */
 export interface VaeKernels {
   /** The module's memory. */
@@ -115,6 +181,12 @@ export interface VaeKernels {
   gather: (...args: number[]) => void;
   /** `patchFunc(true)`: col2im (adds). */
   scatter: (...args: number[]) => void;
+  /** `biasReluFunc()`. */
+  biasRelu: (...args: number[]) => void;
+  /** `reluMaskFunc()`. */
+  reluMask: (...args: number[]) => void;
+  /** `colSumsFunc()`. */
+  colSums: (...args: number[]) => void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -129,6 +201,9 @@ export function createVaeKernels(): VaeKernels {
     { name: "packT4", fn: packT4Func() },
     { name: "gather", fn: patchFunc(false) },
     { name: "scatter", fn: patchFunc(true) },
+    { name: "biasRelu", fn: biasReluFunc() },
+    { name: "reluMask", fn: reluMaskFunc() },
+    { name: "colSums", fn: colSumsFunc() },
   ]));
   const memory = new WebAssembly.Memory({ initial: 1 });
   const ex = new WebAssembly.Instance(compiled, { env: { memory } }).exports as Record<
@@ -144,5 +219,8 @@ export function createVaeKernels(): VaeKernels {
     packT4: ex.packT4,
     gather: ex.gather,
     scatter: ex.scatter,
+    biasRelu: ex.biasRelu,
+    reluMask: ex.reluMask,
+    colSums: ex.colSums,
   };
 }

@@ -99,7 +99,7 @@ export class VaeEngine {
     if (frames <= this.#capacity) return;
     const S = frames, Sp = roundUp(S, MR), zp = this.#zp, hc = 2 * zp;
     const enc = layers(ENCODER_CONVS, S, false), dec = layers(DECODER_DECONVS, S, true);
-    const sizes: Record<string, number> = { x: S * FRAME, zeros: 4096 };
+    const sizes: Record<string, number> = { x: S * FRAME, zeros: 4096, sums: 4096 };
     let scratchA = 0, scratchB = KC * FLAT;
     enc.forEach((L, l) => {
       const c = L.g.cout;
@@ -141,6 +141,7 @@ export class VaeEngine {
       sizes[`Y${4 + d}`] = out;
       sizes[`dY${4 + d}`] = out;
       sizes[`k${d}`] = L.depth * cin;
+      sizes[`db${d}`] = cout;
       sizes[`kp${d}`] = L.depthP * cin;
       sizes[`dK${d}`] = L.depth * cin;
       scratchA = Math.max(scratchA, Math.min(ROWS, L.mp) * Math.max(L.depth, cin));
@@ -209,6 +210,7 @@ export class VaeEngine {
     DECODER_DECONVS.forEach((g, d) => {
       const depth = g.k * g.k * g.cout;
       F.set(weights[WEIGHT_INDEX.deconv(d)], f(`k${d}`));
+      F.set(weights[WEIGHT_INDEX.deconv(d) + 1], f(`db${d}`));
       // Forward: kernel^T as NR-column panels over the patch row (rows past depth are zero).
       k.pack(at[`k${d}`], g.cin * 4, 4, depth, g.cin, at[`kp${d}`], NR);
     });
@@ -293,6 +295,23 @@ export class VaeEngine {
         k0 > 0 ? 1 : 0,
       );
     }
+  }
+
+  /** out = the column sums of the rows x cols matrix at float index `at`. */
+  #columnSums(at: number, rows: number, cols: number, out: Float32Array): void {
+    const F = this.#f32;
+    if (cols % 4 === 0 && cols <= 4096) {
+      const sums = this.#at.sums;
+      F.fill(0, sums >> 2, (sums >> 2) + cols);
+      this.#k.colSums(at * 4, rows, cols, sums);
+      out.set(F.subarray(sums >> 2, (sums >> 2) + cols));
+      return;
+    }
+    const sums = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) sums[c] += F[at + r * cols + c];
+    }
+    out.set(sums);
   }
 
   /**
@@ -429,13 +448,14 @@ export class VaeEngine {
         at[`C${d}`],
         L.depthP * 4,
       );
-      const bias = W[WEIGHT_INDEX.deconv(d) + 1];
-      const last = d === dec.length - 1;
-      for (let p = 0; p < pixels; p++) {
-        const row = y + p * cout;
-        for (let c = 0; c < cout; c++) {
-          const v = F[row + c] + bias[c];
-          F[row + c] = last ? 1 / (1 + Math.exp(-v)) : v > 0 ? v : 0;
+      if (d < dec.length - 1) {
+        k.biasRelu(at[`Y${4 + d}`], pixels, cout, at[`db${d}`]);
+      } else {
+        // The sigmoid output (3 channels: not a whole vector per pixel).
+        const bias = W[WEIGHT_INDEX.deconv(d) + 1];
+        for (let p = 0; p < pixels; p++) {
+          const row = y + p * cout;
+          for (let c = 0; c < cout; c++) F[row + c] = 1 / (1 + Math.exp(-(F[row + c] + bias[c])));
         }
       }
       input = at[`Y${4 + d}`];
@@ -455,7 +475,7 @@ export class VaeEngine {
     for (let d = dec.length - 1; d >= 0; d--) {
       const L = dec[d], { inSize, cin, outSize, cout } = L.g;
       const dyAt = f(`dY${4 + d}`), pixels = S * outSize * outSize;
-      columnSums(F, dyAt, pixels, cout, grads[WEIGHT_INDEX.deconv(d) + 1]);
+      this.#columnSums(dyAt, pixels, cout, grads[WEIGHT_INDEX.deconv(d) + 1]);
       const rowBytes = outSize * cout * 4;
       k.gather(
         at[`dY${4 + d}`],
@@ -499,10 +519,10 @@ export class VaeEngine {
         at.zeros,
         0,
       );
-      if (d > 0) reluBackward(F, dx >> 2, f(`Y${3 + d}`), L.m * cin);
+      if (d > 0) k.reluMask(dx, at[`Y${3 + d}`], L.m * cin);
     }
     // Dense layer backward.
-    columnSums(F, f("dh"), S, FLAT, grads[WEIGHT_INDEX.dense + 1]);
+    this.#columnSums(f("dh"), S, FLAT, grads[WEIGHT_INDEX.dense + 1]);
     this.#gradient(at.z, zp * 4, zp / MR, at.dh, FLAT * 4, FLAT / NR, at.dWd, FLAT * 4, S);
     grads[WEIGHT_INDEX.dense].set(F.subarray(f("dWd"), f("dWd") + z * FLAT));
     this.#product(
@@ -542,7 +562,7 @@ export class VaeEngine {
     }
     // Heads backward.
     const dbh = new Float32Array(hc);
-    columnSums(F, dHead, S, hc, dbh);
+    this.#columnSums(dHead, S, hc, dbh);
     grads[WEIGHT_INDEX.mu + 1].set(dbh.subarray(0, z));
     grads[WEIGHT_INDEX.logvar + 1].set(dbh.subarray(zp, zp + z));
     this.#gradient(at.Y3, FLAT * 4, FLAT / MR, at.dHead, hc * 4, hc / NR, at.dWh, hc * 4, S);
@@ -569,8 +589,8 @@ export class VaeEngine {
     for (let l = enc.length - 1; l >= 0; l--) {
       const L = enc[l], { inSize, cin, outSize, cout } = L.g;
       const dyAt = f(`dY${l}`);
-      reluBackward(F, dyAt, f(`Y${l}`), L.m * cout);
-      columnSums(F, dyAt, L.m, cout, grads[WEIGHT_INDEX.conv(l) + 1]);
+      k.reluMask(at[`dY${l}`], at[`Y${l}`], L.m * cout);
+      this.#columnSums(dyAt, L.m, cout, grads[WEIGHT_INDEX.conv(l) + 1]);
       this.#gradient(
         at[`P${l}`],
         L.depth * 4,
@@ -618,19 +638,4 @@ export class VaeEngine {
     }
     return { grads, reconstruction, kl };
   }
-}
-
-/** out[c] = sum of F[at + r*cols + c] over rows (float64 sums, then float32). */
-function columnSums(F: Float32Array, at: number, rows: number, cols: number, out: Float32Array) {
-  const sums = new Float64Array(cols);
-  for (let r = 0; r < rows; r++) {
-    const row = at + r * cols;
-    for (let c = 0; c < cols; c++) sums[c] += F[row + c];
-  }
-  out.set(sums);
-}
-
-/** dy *= (y > 0) over n values: the gradient through a ReLU whose output was y. */
-function reluBackward(F: Float32Array, dy: number, y: number, n: number): void {
-  for (let i = 0; i < n; i++) if (!(F[y + i] > 0)) F[dy + i] = 0;
 }
