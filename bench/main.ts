@@ -34,6 +34,8 @@ function emit(line: string): void {
 const RATIOS: [string, string][] = [
   ["vae_train_images_per_s", "torch_vae_train"],
   ["vae_train_2workers_images_per_s", "torch_vae_train"],
+  ["vae_train_simd_images_per_s", "torch_vae_train"],
+  ["vae_train_simd_2workers_images_per_s", "torch_vae_train"],
   ["vae_encode_images_per_s", "torch_vae_encode"],
   ["vae_encode_2workers_images_per_s", "torch_vae_encode"],
   ["vae_encode_tfjs_images_per_s", "torch_vae_encode"],

@@ -4,7 +4,9 @@
  * mu and logvar, batch 100, by `EncoderEngine` on one thread) and `vae_encode_tfjs_images_per_s`
  * (the same through the tfjs layers model), and the two-thread figures
  * `vae_train_2workers_images_per_s` (`ParallelVAETrainer`) and
- * `vae_encode_2workers_images_per_s` (`ParallelEncoder`); `--no-parallel` skips those. Prints
+ * `vae_encode_2workers_images_per_s` (`ParallelEncoder`); `--no-parallel` skips those.
+ * `vae_train_simd_images_per_s` and `vae_train_simd_2workers_images_per_s` are the same
+ * training steps on ditto's SIMD engine (`VaeTrainer`, `engine: simd`). Prints
  * JSON lines; the PyTorch anchor is run by bench/main.ts in the same run.
  *
  * ```sh
@@ -19,6 +21,7 @@ import { ConvVAE } from "../src/models/vae.ts";
 import { encoderEngine, encoderWeights } from "../src/models/vae_encode.ts";
 import { ParallelEncoder } from "../src/models/vae_encoder_engine.ts";
 import { ParallelVAETrainer } from "../src/models/vae_parallel.ts";
+import { VaeTrainer } from "../src/models/vae_engine/mod.ts";
 
 const BATCH = 100;
 
@@ -51,6 +54,44 @@ for (let i = 0; i < option("steps", 5); i++) {
 const trainRate = BATCH / (median(trainTimes) / 1000);
 console.error(`[vae bench] train step ms: ${trainTimes.map((t) => t.toFixed(0)).join(" ")}`);
 emit("vae_train_images_per_s", trainRate, "images/s", { batch: BATCH, backend: info.name });
+
+/** Median images/s of SIMD-engine training steps with `workers` threads. */
+async function simdTrainRate(workers: number): Promise<number> {
+  const trainer = await VaeTrainer.create(
+    vae.trainableWeights.map((v) => v.dataSync() as Float32Array),
+    { zSize: vae.zSize, klTolerance: vae.klTolerance, learningRate: vae.learningRate, workers },
+  );
+  const xs = x.dataSync() as Float32Array;
+  const eps = new Float32Array(BATCH * vae.zSize);
+  try {
+    await trainer.trainStep(xs, eps, BATCH); // warm-up: compilation, memory growth
+    const times: number[] = [];
+    for (let i = 0; i < option("steps", 5); i++) {
+      const t0 = performance.now();
+      await trainer.trainStep(xs, eps, BATCH);
+      times.push(performance.now() - t0);
+    }
+    console.error(
+      `[vae bench] simd ${workers}-thread train step ms: ${
+        times.map((t) => t.toFixed(0)).join(" ")
+      }`,
+    );
+    return BATCH / (median(times) / 1000);
+  } finally {
+    trainer.close();
+  }
+}
+emit("vae_train_simd_images_per_s", await simdTrainRate(1), "images/s", {
+  batch: BATCH,
+  engine: "VaeTrainer (wasm simd)",
+});
+if (!Deno.args.includes("--no-parallel")) {
+  emit("vae_train_simd_2workers_images_per_s", await simdTrainRate(2), "images/s", {
+    batch: BATCH,
+    engine: "VaeTrainer (wasm simd)",
+    workers: 2,
+  });
+}
 
 // Frames as the pipeline stores them (uint8), random so that no value is special.
 const frames = new Uint8Array(BATCH * 64 * 64 * 3);

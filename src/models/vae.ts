@@ -387,6 +387,16 @@ function copyWeights(from: tf.LayersModel, to: tf.LayersModel, where: string): v
  * Converts uint8 RGB frames ([batch, 64, 64, 3] bytes, row-major) to VAE input floats in [0, 1].
  */
 export function framesToTensor(frames: Uint8Array, batch: number): tf.Tensor4D {
+  return tf.tensor4d(framesToFloats(frames, batch), [
+    batch,
+    VAE_IMAGE_SIZE,
+    VAE_IMAGE_SIZE,
+    VAE_CHANNELS,
+  ]);
+}
+
+/** The floats of {@linkcode framesToTensor}, as a plain array. */
+export function framesToFloats(frames: Uint8Array, batch: number): Float32Array<ArrayBuffer> {
   const expected = batch * VAE_IMAGE_SIZE * VAE_IMAGE_SIZE * VAE_CHANNELS;
   if (frames.length !== expected) {
     throw new RangeError(
@@ -395,5 +405,5 @@ export function framesToTensor(frames: Uint8Array, batch: number): tf.Tensor4D {
   }
   const floats = new Float32Array(expected);
   for (let i = 0; i < expected; i++) floats[i] = frames[i] / 255;
-  return tf.tensor4d(floats, [batch, VAE_IMAGE_SIZE, VAE_IMAGE_SIZE, VAE_CHANNELS]);
+  return floats;
 }

@@ -17,6 +17,10 @@
  *
  * With `workers` > 1 each minibatch is shared by the stage thread and helper Workers
  * (`ParallelVAETrainer.gradients`), whose gradients are averaged before one Adam step here.
+ * With `engine: simd` the gradients and Adam run in ditto's WebAssembly SIMD engine
+ * (`VaeTrainer`, src/models/vae_engine/) instead: the same loss up to float rounding, and the
+ * same bytes whatever `workers` is (the batch is cut into fixed shards); the trained weights go
+ * back into the same tfjs layers model for saving.
  *
  * Epoch e visits the frames in the permutation of `mixSeed(seed, "worldmodels/train_vae",
  * "shuffle")` for e, and step s draws its reparameterisation noise from
@@ -33,8 +37,15 @@ import { encode as encodePng } from "fast-png";
 import { mixSeed, Random } from "../../random/mod.ts";
 import { RolloutReader } from "../../data/rollouts.ts";
 import { BACKEND_NAMES, type BackendName, initBackend } from "../../models/backend/mod.ts";
-import { ConvVAE, framesToTensor, VAE_CHANNELS, VAE_IMAGE_SIZE } from "../../models/vae.ts";
+import {
+  ConvVAE,
+  framesToFloats,
+  framesToTensor,
+  VAE_CHANNELS,
+  VAE_IMAGE_SIZE,
+} from "../../models/vae.ts";
 import { ParallelVAETrainer } from "../../models/vae_parallel.ts";
+import { VaeTrainer } from "../../models/vae_engine/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import {
   packCheckpoint,
@@ -62,7 +73,14 @@ export interface TrainVaeParams {
   checkpoint_every: number;
   /** Threads sharing each minibatch (the stage's own and helper Workers). */
   workers: number;
+  /** Where the gradients are computed: ditto's SIMD engine or tfjs's autodiff on `backend`. */
+  engine: VaeEngineName;
 }
+
+/** The values of `train_vae`'s `engine` parameter. */
+export const VAE_ENGINES = ["tfjs", "simd"] as const;
+/** One of {@linkcode VAE_ENGINES}. */
+export type VaeEngineName = (typeof VAE_ENGINES)[number];
 
 /** The checkpoint's file name in the stage's checkpoint store. */
 export const VAE_CHECKPOINT = "train_vae.state";
@@ -157,10 +175,22 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
     seed: vaeInitSeed(ctx.seed),
   });
   const variables = vae.trainableWeights;
-  const adam = new TfAdam(variables, { learningRate: p.learning_rate });
+  const simd = p.engine === "simd"
+    ? await VaeTrainer.create(variables.map((v) => v.dataSync() as Float32Array), {
+      zSize: p.z_size,
+      klTolerance: p.kl_tolerance,
+      learningRate: p.learning_rate,
+      workers: p.workers,
+    })
+    : undefined;
+  const adam = simd === undefined
+    ? new TfAdam(variables, { learningRate: p.learning_rate })
+    : undefined;
+  // The optimizer state that checkpoints hold: the SIMD trainer's or tfjs's.
+  const optimizer = (simd ?? adam)!;
   let parallel: ParallelVAETrainer | undefined;
   try {
-    if (p.workers > 1) {
+    if (simd === undefined && p.workers > 1) {
       parallel = await ParallelVAETrainer.create(vae, { workers: p.workers, backend: p.backend });
     }
     const perEpoch = reader.batchesPerEpoch(p.batch_size);
@@ -184,7 +214,7 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
         if (a === undefined) throw new RangeError(`Cannot resume train_vae: no ${name} saved`);
         return a;
       };
-      adam.restore({
+      optimizer.restore({
         weights: names.map((_, i) => get(`w${i}`)),
         m: names.map((_, i) => get(`m${i}`)),
         v: names.map((_, i) => get(`v${i}`)),
@@ -200,7 +230,7 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
     }
 
     const saveCheckpoint = async () => {
-      const state = adam.readState();
+      const state = optimizer.readState();
       const header: CheckpointHeader = {
         step,
         epoch,
@@ -239,18 +269,22 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
     for (const item of batches) {
       const n = item.rows.length;
       const noise = new Random(mixSeed(ctx.seed, LABEL, "eps", step));
-      const eps = tf.tensor2d(
-        Float32Array.from({ length: n * p.z_size }, () => noise.normal()),
-        [n, p.z_size],
-      );
-      const x = framesToTensor(item.frames, n);
-      // Gradients of the batch-mean loss, shared between threads unless the batch is too small.
-      const { grads, losses } = parallel !== undefined && n >= p.workers
-        ? await parallel.gradients(x, eps)
-        : vae.gradients(x, eps);
-      tf.dispose([x, eps]);
-      adam.apply(grads);
-      tf.dispose(grads);
+      const epsValues = Float32Array.from({ length: n * p.z_size }, () => noise.normal());
+      let losses;
+      if (simd !== undefined) {
+        losses = await simd.trainStep(framesToFloats(item.frames, n), epsValues, n);
+      } else {
+        const eps = tf.tensor2d(epsValues, [n, p.z_size]);
+        const x = framesToTensor(item.frames, n);
+        // Gradients of the batch-mean loss, shared between threads unless the batch is too small.
+        const result = parallel !== undefined && n >= p.workers
+          ? await parallel.gradients(x, eps)
+          : vae.gradients(x, eps);
+        tf.dispose([x, eps]);
+        adam!.apply(result.grads);
+        tf.dispose(result.grads);
+        losses = result.losses;
+      }
       // Float32 values, so the checkpoint's float32 history replays them exactly.
       const values = {
         loss: Math.fround(losses.loss),
@@ -283,6 +317,11 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
     }
     if (savedAt !== step) await saveCheckpoint();
     const seconds = (performance.now() - t0) / 1000;
+    if (simd !== undefined) {
+      simd.weights.forEach((w, i) => {
+        tf.tidy(() => variables[i].assign(tf.tensor(w, variables[i].shape)));
+      });
+    }
 
     await vae.save(ctx.output("model"));
     await writeLineage(ctx.output("model"), await mergeLineage([ctx.inputs.rollouts]));
@@ -290,18 +329,21 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
     const imagesPerSecond = frames > 0 ? frames / seconds : 0;
     ctx.report({
       backend,
+      ...(simd !== undefined ? { engine: "simd" } : {}),
       frames: reader.frameCount,
       steps: totalSteps,
       parameters: vae.parameterCount,
       images_per_second: Number(imagesPerSecond.toFixed(2)),
     });
     ctx.log(
-      `${totalSteps} steps over ${reader.frameCount} frames on ${backend.name}` +
+      `${totalSteps} steps over ${reader.frameCount} frames on ` +
+        (simd !== undefined ? "the SIMD engine" : backend.name) +
         (frames > 0 ? `, ${imagesPerSecond.toFixed(1)} images/s` : ""),
     );
   } finally {
     parallel?.close();
-    adam.dispose();
+    simd?.close();
+    adam?.dispose();
     vae.dispose();
     reader.close();
   }
@@ -344,6 +386,13 @@ export default defineStage<TrainVaeParams>({
       min: 1,
       max: 64,
       description: "threads sharing each minibatch (results differ from 1 thread by rounding)",
+    },
+    engine: {
+      type: "string",
+      default: "tfjs",
+      enum: VAE_ENGINES,
+      description: "gradients and Adam: tfjs (autodiff on the backend) or simd (ditto's " +
+        "WebAssembly SIMD engine: same results up to rounding, same bytes with any workers)",
     },
   },
   inputs: { rollouts: { description: "rollout dataset (worldmodels/collect output)" } },

@@ -6,6 +6,7 @@ import {
   type MdnRnnWeights,
 } from "../../../src/models/mdn_rnn_engine/mod.ts";
 import { EncoderEngine } from "../../../src/models/vae_encoder_engine.ts";
+import { VaeEngine, vaeWeightShapes } from "../../../src/models/vae_engine/mod.ts";
 
 /** Deterministic values in [-scale, scale). */
 function noise(n: number, seed: number, scale = 0.3): Float32Array {
@@ -96,6 +97,13 @@ Deno.test("every module the SIMD engines emit validates, and runs on odd batch s
       assert.ok(mu.length === 3 * z && mu.every(Number.isFinite) && mu.some((v) => v !== 0));
     }
     kinds.add("encoder");
+    const vae = new VaeEngine(5, 0.5);
+    vae.setWeights(
+      vaeWeightShapes(5).map((s, i) => noise(s.reduce((a, b) => a * b, 1), 40 + i, 0.05)),
+    );
+    const { grads } = vae.gradients(noise(64 * 64 * 3, 50, 1).map(Math.abs), noise(5, 51), 1, 1);
+    assert.ok(grads.every((g) => g.every(Number.isFinite)) && grads[0].some((v) => v !== 0));
+    kinds.add("vae_engine");
   } finally {
     Object.defineProperty(WebAssembly, "Module", { value: Original, configurable: true });
   }
