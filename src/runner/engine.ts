@@ -208,9 +208,14 @@ async function renderYaml(config: Record<string, unknown>, memoPath: string): Pr
   return text;
 }
 
+/** A stage's last attempt, kept per experiment in the store (for the next run's reasons). */
 interface PrevState {
   key: string;
   components: KeyComponents;
+  /** How the attempt ended when it stored no result. */
+  outcome?: "failed" | "interrupted";
+  /** The first line of a failed attempt's error. */
+  error?: string;
 }
 
 class Engine {
@@ -300,14 +305,19 @@ class Engine {
     this.#keyMemo.save();
     this.#catalog.save();
     if (!dry) {
-      const newState: Record<string, unknown> = {};
+      const newState: Record<string, PrevState> = {};
       for (const [name, components] of this.#components) {
-        const key = this.#reports.get(name)!.key;
-        if (key) newState[name] = { key, components };
+        const { key, status, error } = this.#reports.get(name)!;
+        if (!key) continue;
+        newState[name] = { key, components };
+        if (status === "failed" || status === "interrupted") newState[name].outcome = status;
+        if (status === "failed" && error) newState[name].error = error.split("\n")[0];
       }
       let changed = false;
       for (const [name, entry] of Object.entries(newState)) {
-        if (this.#state[name]?.key !== (entry as PrevState).key) changed = true;
+        const prev = this.#state[name];
+        if (prev?.key !== entry.key || prev.outcome !== entry.outcome) changed = true;
+        if (prev?.error !== entry.error) changed = true;
       }
       for (const [name, prev] of Object.entries(this.#state)) {
         if (!(name in newState)) newState[name] = prev;
@@ -410,8 +420,12 @@ class Engine {
     if (missing) return "stored outputs missing";
     if (!prev) return "no stored result";
     const reasons = explainChange(prev.components, components);
-    if (reasons.length === 0) return "no stored result (previous attempt did not finish)";
-    return reasons.join("; ");
+    if (reasons.length > 0) return reasons.join("; ");
+    if (prev.outcome === "failed") {
+      return `no stored result (previous attempt failed${prev.error ? `: ${prev.error}` : ""})`;
+    }
+    if (prev.outcome === "interrupted") return "no stored result (previous attempt interrupted)";
+    return "no stored result (previous attempt did not finish)";
   }
 
   async #stage(stage: StageDef, jobs: Semaphore, dry: boolean): Promise<void> {

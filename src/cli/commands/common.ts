@@ -7,7 +7,7 @@
  */
 
 import { resolve } from "../../runner/path.ts";
-import { defaultRunsDir, type RunReport, UsageError } from "../../runner/mod.ts";
+import { defaultRunsDir, ExperimentError, type RunReport, UsageError } from "../../runner/mod.ts";
 import { type OptionSpec, parseArgs } from "../args.ts";
 
 /** What `main` gives a command besides its arguments. */
@@ -113,9 +113,32 @@ export function jsonReport(report: RunReport, extra: Record<string, unknown> = {
       outputs: Object.fromEntries(
         Object.entries(s.outputs).map(([k, o]) => [k, { hash: o.hash, bytes: o.bytes }]),
       ),
+      ...(s.error === undefined ? {} : { error: s.error }),
       ...(s.base === undefined ? {} : { base: s.base, matrix: s.matrix }),
     })),
   };
+}
+
+/**
+ * The one JSON object a command given `--json` prints on stdout when it fails before its
+ * result: `status` is `invalid` (an invalid experiment or bad usage, exit 2) or `error` (exit 1),
+ * `errors` lists each problem (with `file`, `line`, `column`, `key` and `hint` for an
+ * experiment's problems). `run` and `resume` add the report's fields, empty.
+ *
+ * @param command The command's name.
+ * @param error What was thrown.
+ * @returns The object to print.
+ */
+export function jsonError(command: string, error: unknown): object {
+  const status = error instanceof ExperimentError || error instanceof UsageError
+    ? "invalid"
+    : "error";
+  const errors = error instanceof ExperimentError
+    ? error.problems.map((p) => ({ ...p.location, key: p.key, message: p.message, hint: p.hint }))
+    : [{ message: error instanceof Error ? error.message : String(error) }];
+  if (command !== "run" && command !== "resume") return { status, errors };
+  const resumed = command === "resume" ? { resumed_from: null } : {};
+  return { experiment: null, run: null, dir: null, status, ...resumed, stages: [], errors };
 }
 
 /** The exit code of a finished run: 0 succeeded (or dry run), 1 failed, 130 interrupted. */
