@@ -276,7 +276,7 @@ export async function runTypeScript(
             break;
           case "error":
             error = message.message;
-            log.writeText(message.message + "\n");
+            log.writeText((message.stack ?? message.message) + "\n");
             break;
         }
       }

@@ -94,3 +94,40 @@ Deno.test("with --json, usage errors and invalid experiments print one JSON erro
     assert(typeof out.errors[0].message === "string" && out.errors[0].message.length > 0);
   }
 });
+
+Deno.test("a missing export folder and an unusable runs folder are clear errors without frames", async () => {
+  await using p = await tempProject({
+    "g.yaml": `stages:\n  a: { run: "echo hi > o.txt", outs: { o: o.txt } }\n`,
+  });
+  const file = join(p.dir, "g.yaml");
+  assertEquals((await runCli(["run", file, "--runs", p.runsDir])).code, 0);
+  const out = join(p.dir, "no-such-dir", "x.yaml");
+  const exported = await runCli(["export", "g", "-o", out, "--runs", p.runsDir]);
+  assertEquals(exported.code, 2);
+  assertEquals(
+    exported.stderr,
+    `error: Cannot export to ${out} (-o): no such folder ${join(p.dir, "no-such-dir")}\n`,
+  );
+  // A runs folder that cannot be created: /proc takes no new folders, even from root.
+  const runs = await runCli(["run", file, "--runs", "/proc/forbidden"]);
+  assertEquals(runs.code, 2);
+  assertEquals(
+    runs.stderr,
+    "error: Cannot use the runs folder /proc/forbidden: cannot create " +
+      "/proc/forbidden/.store/objects: no such file or directory\n",
+  );
+  const json = await runCli(["run", file, "--runs", "/proc/forbidden", "--json"]);
+  assertEquals(JSON.parse(json.stdout).status, "invalid");
+  // A TypeScript stage's error is its message; the frames go to its log.
+  p.write("t.yaml", "stages:\n  t: { uses: ./t.ts }\n");
+  p.write(
+    "t.ts",
+    `export default { description: "throws", params: {}, outputs: ["o"],
+  run() { throw new RangeError("Cannot fit: n must be > 0"); } };\n`,
+  );
+  const ts = await runCli(["run", join(p.dir, "t.yaml"), "--runs", p.runsDir]);
+  assertEquals(ts.code, 1);
+  assertMatch(ts.stdout, /✗ t +failed .*\n {6}Cannot fit: n must be > 0\n/);
+  assert(!/^\s+at /m.test(ts.stdout + ts.stderr), ts.stdout);
+  assertMatch(p.read("runs/t/0001/logs/t.log"), /RangeError: Cannot fit: n must be > 0\n\s+at /);
+});
