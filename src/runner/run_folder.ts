@@ -27,6 +27,42 @@ export interface RunFolderOptions {
 
 const WRITE_EVERY_MS = 1000;
 
+/** The file in `runs/<experiment>/` holding the highest run number handed out. */
+const LAST_RUN = ".last_run";
+
+/**
+ * Creates the next run's folder and returns its number. A number is never handed out twice, even
+ * after its folder was deleted by hand: `.last_run` keeps the highest one given, read and
+ * written under its flock (concurrent runners).
+ */
+function allocateRun(expDir: string): number {
+  const counterPath = join(expDir, LAST_RUN);
+  const counter = Deno.openSync(counterPath, { read: true, write: true, create: true });
+  try {
+    counter.lockSync(true);
+    let next = (Number(Deno.readTextFileSync(counterPath).trim()) || 0) + 1;
+    for (const entry of Deno.readDirSync(expDir)) {
+      if (entry.isDirectory && RUN_NUMBER.test(entry.name)) {
+        next = Math.max(next, Number(entry.name) + 1);
+      }
+    }
+    while (true) {
+      try {
+        Deno.mkdirSync(join(expDir, runId(next)));
+        break;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        next++;
+      }
+    }
+    // In place, not renamed: the flock belongs to this file.
+    Deno.writeTextFileSync(counterPath, `${next}\n`);
+    return next;
+  } finally {
+    counter.close();
+  }
+}
+
 /** One run folder being written by this process. */
 export class RunFolder {
   /** Run number. */
@@ -78,32 +114,16 @@ export class RunFolder {
    */
   static create(expDir: string, options: RunFolderOptions): RunFolder {
     Deno.mkdirSync(join(expDir, ".active"), { recursive: true });
-    let next = 1;
-    for (const entry of Deno.readDirSync(expDir)) {
-      if (entry.isDirectory && RUN_NUMBER.test(entry.name)) {
-        next = Math.max(next, Number(entry.name) + 1);
-      }
-    }
-    while (true) {
-      const dir = join(expDir, runId(next));
-      try {
-        Deno.mkdirSync(dir);
-      } catch (error) {
-        if (error instanceof Deno.errors.AlreadyExists) {
-          next++;
-          continue;
-        }
-        throw error;
-      }
-      const lock = Deno.openSync(join(dir, ".lock"), { write: true, create: true });
-      lock.lockSync(true);
-      Deno.writeTextFileSync(join(expDir, ".active", runId(next)), `${Deno.pid}\n`);
-      const folder = new RunFolder(expDir, next, lock, options);
-      Deno.mkdirSync(join(dir, "metrics"));
-      Deno.mkdirSync(join(dir, "logs"));
-      folder.#write();
-      return folder;
-    }
+    const next = allocateRun(expDir);
+    const dir = join(expDir, runId(next));
+    const lock = Deno.openSync(join(dir, ".lock"), { write: true, create: true });
+    lock.lockSync(true);
+    Deno.writeTextFileSync(join(expDir, ".active", runId(next)), `${Deno.pid}\n`);
+    const folder = new RunFolder(expDir, next, lock, options);
+    Deno.mkdirSync(join(dir, "metrics"));
+    Deno.mkdirSync(join(dir, "logs"));
+    folder.#write();
+    return folder;
   }
 
   /** Where output `relPath` of `stage` lives in this run. */

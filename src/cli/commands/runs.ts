@@ -30,6 +30,10 @@ export function commandRuns(args: string[]): number {
     return 0;
   }
   for (const r of runs) {
+    if (r.status === "damaged") {
+      print(`${r.experiment}/${runId(r.run)}  ${r.status.padEnd(11)} ${r.damage}`);
+      continue;
+    }
     const counts = Object.entries(r.counts).map(([k, n]) => `${n} ${k}`).join(", ");
     const variants = Object.entries(r.variants ?? {}).map(([b, n]) => `${b} [${n} variants]`);
     print(
