@@ -183,9 +183,8 @@ export async function runExperiment(file: string, options: RunOptions): Promise<
   experiment.saveMemo?.();
   const engine = new Engine(experiment, store, catalog, options, forced, denoConfig);
   trace("engine constructed");
-  const report = await engine.run();
-  report.seconds = (performance.now() - started) / 1000;
-  return report;
+  // One duration: run.json records the seconds the report carries.
+  return await engine.run(started);
 }
 
 async function renderYaml(config: Record<string, unknown>, memoPath: string): Promise<string> {
@@ -262,7 +261,8 @@ class Engine {
     return this.#abort.signal.aborted;
   }
 
-  async run(): Promise<RunReport> {
+  /** Runs every stage; `started` is `performance.now()` when the run began. */
+  async run(started: number): Promise<RunReport> {
     const exp = this.#exp;
     const dry = this.#options.dryRun ?? false;
     const env: Promise<Environment> = dry
@@ -278,6 +278,7 @@ class Engine {
       this.#folder = RunFolder.create(join(this.#options.runsDir, exp.name), {
         experiment: exp,
         stages: () => [...this.#reports.values()],
+        started,
       });
       this.#options.observer?.runStarted?.({
         experiment: exp.name,
@@ -301,6 +302,7 @@ class Engine {
     } else if (stages.some((s) => s.status === "failed" || s.status === "blocked")) {
       status = "failed";
     }
+    let seconds = (performance.now() - started) / 1000;
     this.#fileMemo.save();
     this.#keyMemo.save();
     this.#catalog.save();
@@ -327,7 +329,11 @@ class Engine {
       trace("yaml rendered");
       const environment = await env;
       trace("environment collected");
-      this.#folder!.finish(status as "succeeded" | "failed" | "interrupted", environment, yamlText);
+      seconds = this.#folder!.finish(
+        status as "succeeded" | "failed" | "interrupted",
+        environment,
+        yamlText,
+      );
       trace("run folder finished");
     }
     return {
@@ -336,7 +342,7 @@ class Engine {
       dir: this.#folder?.dir ?? null,
       status,
       stages,
-      seconds: 0,
+      seconds,
     };
   }
 

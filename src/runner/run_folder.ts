@@ -23,6 +23,8 @@ export interface RunFolderOptions {
   experiment: Experiment;
   /** Current stage reports (read when `run.json` is rewritten). */
   stages: () => StageReport[];
+  /** `performance.now()` when the runner started the run: `seconds` counts from there. */
+  started?: number;
 }
 
 const WRITE_EVERY_MS = 1000;
@@ -75,7 +77,7 @@ export class RunFolder {
   #lock: Deno.FsFile;
   #lastWrite = 0;
   #pending?: ReturnType<typeof setTimeout>;
-  #started = performance.now();
+  #started: number;
   #madeDirs = new Set<string>();
 
   private constructor(
@@ -89,6 +91,7 @@ export class RunFolder {
     this.dir = join(expDir, runId(number));
     this.#lock = lock;
     this.#stages = options.stages;
+    this.#started = options.started ?? performance.now();
     this.#record = {
       experiment: options.experiment.name,
       run: number,
@@ -204,12 +207,13 @@ export class RunFolder {
    * @param status The run's status.
    * @param environment The collected environment.
    * @param configYaml The resolved experiment as YAML text.
+   * @returns The run's seconds, as recorded.
    */
   finish(
     status: RunRecord["status"],
     environment: Environment,
     configYaml: string,
-  ): void {
+  ): number {
     this.#record.status = status;
     this.#record.finished = new Date().toISOString();
     this.#record.environment = environment;
@@ -235,6 +239,7 @@ export class RunFolder {
       // Already gone.
     }
     this.#lock.close();
+    return this.#record.seconds;
   }
 }
 

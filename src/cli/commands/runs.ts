@@ -4,7 +4,7 @@
  * @module
  */
 
-import { listRuns, recoverStaleRunsFor, runId } from "../../runner/mod.ts";
+import { formatSeconds, listRuns, recoverStaleRunsFor, runId } from "../../runner/mod.ts";
 import { parseCommand, print } from "./common.ts";
 
 /** Usage of `runs`. */
@@ -38,8 +38,8 @@ export function commandRuns(args: string[]): number {
     const variants = Object.entries(r.variants ?? {}).map(([b, n]) => `${b} [${n} variants]`);
     print(
       `${r.experiment}/${runId(r.run)}  ${r.status.padEnd(11)} ${r.started}  ${
-        r.seconds.toFixed(1).padStart(7)
-      }s  ${counts}${variants.length > 0 ? `; ${variants.join(", ")}` : ""}`,
+        formatSeconds(r.seconds).padStart(7)
+      }  ${counts}${variants.length > 0 ? `; ${variants.join(", ")}` : ""}`,
     );
   }
   return 0;
