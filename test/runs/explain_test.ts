@@ -52,10 +52,10 @@ stages:
   assertEquals(diff.code, 0, diff.stderr);
   assertMatch(
     diff.stdout,
-    /\n {2}make +key [0-9a-f]{12} -> [0-9a-f]{12} +ran -> ran  why: param n 3 -> 4\n/,
+    /\n {2}make +key [0-9a-f]{12} -> [0-9a-f]{12} +ran -> ran {2}why: param n 3 -> 4\n/,
   );
   assertMatch(
     diff.stdout,
-    /\n {2}total +key .* ran -> ran  why: upstream output make\.rows changed\n/,
+    /\n {2}total +key .* ran -> ran {2}why: upstream output make\.rows changed\n/,
   );
 });
