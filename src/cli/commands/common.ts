@@ -147,9 +147,12 @@ export function runExitCode(report: RunReport): number {
   return report.status === "failed" ? 1 : 0;
 }
 
+/** Signals this close to the first one are the same interrupt delivered twice. */
+const SAME_INTERRUPT_MS = 1000;
+
 /**
  * Runs `body` with Ctrl-C and SIGTERM stopping the running stages: the first signal aborts
- * (saying so through `say`), a second one exits at once with 130.
+ * (saying so through `say`), a second one more than a second later exits at once with 130.
  *
  * @param say Prints the interruption notice.
  * @param body Receives the abort signal to pass to the engine.
@@ -160,9 +163,15 @@ export async function withInterrupts<T>(
   body: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
-  let signals = 0;
+  let first: number | undefined;
   const onSignal = () => {
-    if (++signals > 1) Deno.exit(EXIT_INTERRUPTED);
+    if (first !== undefined) {
+      // One Ctrl-C can arrive twice: the terminal signals the whole foreground group, and a
+      // wrapper in it (`npx deno task ...`) forwards its copy. Only a later one quits at once.
+      if (performance.now() - first < SAME_INTERRUPT_MS) return;
+      Deno.exit(EXIT_INTERRUPTED);
+    }
+    first = performance.now();
     say("Interrupting: stopping running stages (again to quit at once)");
     controller.abort();
   };
