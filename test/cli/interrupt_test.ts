@@ -57,3 +57,40 @@ Deno.test("one Ctrl-C delivered twice (terminal plus npx) interrupts cleanly: in
   assertEquals(record.status, "interrupted");
   assertEquals(record.stages.map((s: { status: string }) => s.status), ["ran", "interrupted"]);
 });
+
+Deno.test("a stage that ignores SIGTERM is SIGKILLed after the grace period: nothing outlives the runner", async () => {
+  await using p = await tempProject({});
+  const pidFile = join(p.dir, "sleep.pid");
+  p.write(
+    "t.yaml",
+    `stages:\n  stubborn: { run: "trap '' TERM INT; sleep 25 & echo $! > ${pidFile}; wait", outs: { o: o } }\n`,
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", CLI, "run", join(p.dir, "t.yaml"), "--runs", p.runsDir],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const started = Date.now();
+  let pid = 0;
+  while (!pid && Date.now() - started < 60_000) {
+    try {
+      pid = Number(Deno.readTextFileSync(pidFile).trim());
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  child.kill("SIGTERM");
+  const out = await child.output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assertEquals(out.code, 130, stdout);
+  assertEquals(/! stubborn +interrupted/.test(stdout), true, stdout);
+  assertEquals(JSON.parse(p.read("runs/t/0001/run.json")).status, "interrupted");
+  // The background sleep, which ignored SIGTERM too, is gone (or a zombie about to be reaped).
+  let state = "gone";
+  try {
+    state = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1][0];
+  } catch {
+    // Gone.
+  }
+  assertEquals(["gone", "Z"].includes(state), true, `sleep ${pid} is ${state}`);
+});
