@@ -14,7 +14,7 @@
  */
 
 import { ExperimentError, UsageError } from "../runner/errors.ts";
-import { type Command, type CommandContext, print } from "./commands/common.ts";
+import { type Command, type CommandContext, jsonError, print } from "./commands/common.ts";
 
 /**
  * Command name -> the module in `commands/` that implements it and the function it exports.
@@ -68,6 +68,9 @@ const CONTEXT: CommandContext = { usage: fullUsage };
  */
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
+  // Flags end at `--`; with --json, a failure is one JSON object on stdout too.
+  const flags = rest.indexOf("--") < 0 ? rest : rest.slice(0, rest.indexOf("--"));
+  const json = flags.includes("--json");
   try {
     if (command === undefined || ["help", "--help", "-h"].includes(command)) {
       print(await fullUsage());
@@ -79,7 +82,6 @@ export async function main(args: string[]): Promise<number> {
     const [module, name] = COMMANDS[command];
     const loaded = await load(module);
     // Every command answers --help with its own lines of the usage text (before any `--`).
-    const flags = rest.indexOf("--") < 0 ? rest : rest.slice(0, rest.indexOf("--"));
     if (flags.includes("--help") || flags.includes("-h")) {
       print(`Usage:\n${loaded.USAGE as string}\n\n${EXIT_CODES}`);
       return 0;
@@ -87,6 +89,7 @@ export async function main(args: string[]): Promise<number> {
     const run = loaded[name] as Command;
     return await run(rest, CONTEXT);
   } catch (error) {
+    if (json) print(JSON.stringify(jsonError(command, error)));
     if (error instanceof ExperimentError) {
       print(`Cannot run experiment: ${error.problems.length} problem(s)`, true);
       print(error.message, true);
@@ -96,7 +99,10 @@ export async function main(args: string[]): Promise<number> {
       print(`error: ${error.message}`, true);
       return 2;
     }
-    print(`error: ${(error as Error).stack ?? error}`, true);
+    // Frames help ditto's developers, not its users: only with DITTO_DEBUG=1.
+    const debug = Deno.env.get("DITTO_DEBUG") === "1";
+    const text = error instanceof Error ? (debug ? error.stack : error.message) : String(error);
+    print(`error: ${text ?? error}`, true);
     return 1;
   }
 }

@@ -7,6 +7,7 @@
 
 import {
   formatProblem,
+  formatSeconds,
   type Problem,
   type ProgressState,
   type RunObserver,
@@ -31,13 +32,8 @@ const SYMBOL: Record<string, string> = {
   pending: "?",
 };
 
-/** Formats seconds as `0.42s`, `12.6s` or `16m00s` (rounded before splitting: never `15m60s`). */
-export function formatSeconds(s: number): string {
-  const short = s.toFixed(s < 10 ? 2 : 1);
-  if (Number(short) < 60) return `${short}s`;
-  const t = Math.round(s);
-  return `${Math.floor(t / 60)}m${String(t % 60).padStart(2, "0")}s`;
-}
+/** Durations print one way everywhere (the runner's formatter). */
+export { formatSeconds };
 
 function bar(fraction: number, width: number): string {
   const full = Math.max(0, Math.min(width, Math.round(fraction * width)));

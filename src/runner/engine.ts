@@ -183,9 +183,8 @@ export async function runExperiment(file: string, options: RunOptions): Promise<
   experiment.saveMemo?.();
   const engine = new Engine(experiment, store, catalog, options, forced, denoConfig);
   trace("engine constructed");
-  const report = await engine.run();
-  report.seconds = (performance.now() - started) / 1000;
-  return report;
+  // One duration: run.json records the seconds the report carries.
+  return await engine.run(started);
 }
 
 async function renderYaml(config: Record<string, unknown>, memoPath: string): Promise<string> {
@@ -208,9 +207,14 @@ async function renderYaml(config: Record<string, unknown>, memoPath: string): Pr
   return text;
 }
 
+/** A stage's last attempt, kept per experiment in the store (for the next run's reasons). */
 interface PrevState {
   key: string;
   components: KeyComponents;
+  /** How the attempt ended when it stored no result. */
+  outcome?: "failed" | "interrupted";
+  /** The first line of a failed attempt's error. */
+  error?: string;
 }
 
 class Engine {
@@ -257,7 +261,8 @@ class Engine {
     return this.#abort.signal.aborted;
   }
 
-  async run(): Promise<RunReport> {
+  /** Runs every stage; `started` is `performance.now()` when the run began. */
+  async run(started: number): Promise<RunReport> {
     const exp = this.#exp;
     const dry = this.#options.dryRun ?? false;
     const env: Promise<Environment> = dry
@@ -273,6 +278,7 @@ class Engine {
       this.#folder = RunFolder.create(join(this.#options.runsDir, exp.name), {
         experiment: exp,
         stages: () => [...this.#reports.values()],
+        started,
       });
       this.#options.observer?.runStarted?.({
         experiment: exp.name,
@@ -296,18 +302,24 @@ class Engine {
     } else if (stages.some((s) => s.status === "failed" || s.status === "blocked")) {
       status = "failed";
     }
+    let seconds = (performance.now() - started) / 1000;
     this.#fileMemo.save();
     this.#keyMemo.save();
     this.#catalog.save();
     if (!dry) {
-      const newState: Record<string, unknown> = {};
+      const newState: Record<string, PrevState> = {};
       for (const [name, components] of this.#components) {
-        const key = this.#reports.get(name)!.key;
-        if (key) newState[name] = { key, components };
+        const { key, status, error } = this.#reports.get(name)!;
+        if (!key) continue;
+        newState[name] = { key, components };
+        if (status === "failed" || status === "interrupted") newState[name].outcome = status;
+        if (status === "failed" && error) newState[name].error = error.split("\n")[0];
       }
       let changed = false;
       for (const [name, entry] of Object.entries(newState)) {
-        if (this.#state[name]?.key !== (entry as PrevState).key) changed = true;
+        const prev = this.#state[name];
+        if (prev?.key !== entry.key || prev.outcome !== entry.outcome) changed = true;
+        if (prev?.error !== entry.error) changed = true;
       }
       for (const [name, prev] of Object.entries(this.#state)) {
         if (!(name in newState)) newState[name] = prev;
@@ -317,7 +329,11 @@ class Engine {
       trace("yaml rendered");
       const environment = await env;
       trace("environment collected");
-      this.#folder!.finish(status as "succeeded" | "failed" | "interrupted", environment, yamlText);
+      seconds = this.#folder!.finish(
+        status as "succeeded" | "failed" | "interrupted",
+        environment,
+        yamlText,
+      );
       trace("run folder finished");
     }
     return {
@@ -326,7 +342,7 @@ class Engine {
       dir: this.#folder?.dir ?? null,
       status,
       stages,
-      seconds: 0,
+      seconds,
     };
   }
 
@@ -410,8 +426,12 @@ class Engine {
     if (missing) return "stored outputs missing";
     if (!prev) return "no stored result";
     const reasons = explainChange(prev.components, components);
-    if (reasons.length === 0) return "no stored result (previous attempt did not finish)";
-    return reasons.join("; ");
+    if (reasons.length > 0) return reasons.join("; ");
+    if (prev.outcome === "failed") {
+      return `no stored result (previous attempt failed${prev.error ? `: ${prev.error}` : ""})`;
+    }
+    if (prev.outcome === "interrupted") return "no stored result (previous attempt interrupted)";
+    return "no stored result (previous attempt did not finish)";
   }
 
   async #stage(stage: StageDef, jobs: Semaphore, dry: boolean): Promise<void> {

@@ -64,3 +64,26 @@ export class UsageError extends TypeError {
     this.name = "UsageError";
   }
 }
+
+const OS_REASONS: [new (...args: never[]) => Error, string][] = [
+  [Deno.errors.NotFound, "no such file or directory"],
+  [Deno.errors.PermissionDenied, "permission denied"],
+  [Deno.errors.AlreadyExists, "it already exists"],
+  [Deno.errors.NotADirectory, "a path component is not a folder"],
+  [Deno.errors.IsADirectory, "it is a folder"],
+];
+
+/**
+ * Says in a few words why a file-system call failed (`permission denied`), for messages that
+ * name the path themselves; Deno's own text repeats the call and the path.
+ *
+ * @param error What the call threw.
+ * @returns A lower-case reason.
+ */
+export function osReason(error: unknown): string {
+  for (const [type, reason] of OS_REASONS) if (error instanceof type) return reason;
+  const message = error instanceof Error ? error.message : String(error);
+  // "No space left on device (os error 28): write '...'" -> "no space left on device".
+  const bare = message.replace(/ \(os error \d+\).*$/s, "");
+  return bare.charAt(0).toLowerCase() + bare.slice(1);
+}

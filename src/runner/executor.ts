@@ -112,17 +112,31 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-/** SIGTERM to a child and, where the OS tells, to everything it started. */
-function terminateTree(child: Deno.ChildProcess): void {
-  const tree = descendants(child.pid);
-  for (const pid of [child.pid, ...tree]) {
+/** Sends `signal` to each pid. */
+function signalAll(pids: Iterable<number>, signal: Deno.Signal): void {
+  for (const pid of pids) {
     try {
-      Deno.kill(pid, "SIGTERM");
+      Deno.kill(pid, signal);
     } catch {
       // Already exited.
     }
   }
 }
+
+/** Whether a process is still there (Linux /proc; elsewhere assumed gone). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/s.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * How long a stopped stage's processes have between SIGTERM and SIGKILL (the README states it).
+ * The stage host gives a TypeScript stage the same time to return.
+ */
+export const KILL_GRACE_MS = 10_000;
 
 /** Waits for output pipes, but not forever: a background grandchild may hold them open. */
 async function drain(pumps: Pump[], graceMs: number): Promise<void> {
@@ -139,11 +153,39 @@ async function drain(pumps: Pump[], graceMs: number): Promise<void> {
   }
 }
 
-function killer(child: Deno.ChildProcess, signal: AbortSignal): () => void {
-  const onAbort = () => terminateTree(child);
+/**
+ * On abort, SIGTERM to the child and everything it started (the tree as /proc shows it then),
+ * and SIGKILL to whatever of them is left after {@linkcode KILL_GRACE_MS}: a stage that ignores
+ * SIGTERM (`trap '' TERM`) cannot outlive the runner. The returned function, called once the
+ * child exited, waits out that grace for its leftover descendants (reparented, so only the
+ * tree taken at abort knows them).
+ */
+function killer(child: Deno.ChildProcess, signal: AbortSignal): () => Promise<void> {
+  const tree = new Set<number>();
+  let deadline = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const kill = () => {
+    for (const pid of [child.pid, ...descendants(child.pid)]) tree.add(pid);
+    signalAll(tree, "SIGKILL");
+  };
+  const onAbort = () => {
+    for (const pid of [child.pid, ...descendants(child.pid)]) tree.add(pid);
+    signalAll(tree, "SIGTERM");
+    deadline = performance.now() + KILL_GRACE_MS;
+    timer = setTimeout(kill, KILL_GRACE_MS);
+  };
   if (signal.aborted) onAbort();
   else signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
+  return async () => {
+    signal.removeEventListener("abort", onAbort);
+    if (timer === undefined) return;
+    const left = () => [...tree].filter((pid) => pid !== child.pid && alive(pid));
+    while (left().length > 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    clearTimeout(timer);
+    signalAll(left(), "SIGKILL");
+  };
 }
 
 /** Options of {@linkcode runShell}. */
@@ -183,7 +225,7 @@ export async function runShell(command: string, options: RunShellOptions): Promi
     ];
     const status = await child.status;
     await drain(pumps, options.signal.aborted ? 300 : 2000);
-    stop();
+    await stop();
     if (options.signal.aborted) return { status: "interrupted", facts: {} };
     if (!status.success) {
       const how = status.signal ? `killed by ${status.signal}` : `exit code ${status.code}`;
@@ -276,7 +318,7 @@ export async function runTypeScript(
             break;
           case "error":
             error = message.message;
-            log.writeText(message.message + "\n");
+            log.writeText((message.stack ?? message.message) + "\n");
             break;
         }
       }
@@ -287,7 +329,7 @@ export async function runTypeScript(
     ];
     const status = await child.status;
     await drain(pumps, options.signal.aborted ? 300 : 2000);
-    stop();
+    await stop();
     try {
       await writer.close();
     } catch {

@@ -22,6 +22,7 @@ export {
   type RunOptions,
 } from "./engine.ts";
 export {
+  formatSeconds,
   runId,
   runName,
   type RunRecord,

@@ -76,7 +76,10 @@ export interface RunReport {
   status: "succeeded" | "failed" | "interrupted" | "dry-run";
   /** Stages in execution order. */
   stages: StageReport[];
-  /** Wall-clock seconds. */
+  /**
+   * Wall-clock seconds of the run: from the runner starting it (reading the experiment) to its
+   * end; `run.json` records the same number.
+   */
   seconds: number;
 }
 
@@ -92,7 +95,7 @@ export interface RunRecord {
   started: string;
   /** ISO end time, or null while running. */
   finished: string | null;
-  /** Wall-clock seconds. */
+  /** Wall-clock seconds, as {@linkcode RunReport.seconds} (so far, while running). */
   seconds: number;
   /** The experiment file that was run. */
   file: string;
@@ -119,4 +122,21 @@ export function runId(n: number): string {
 /** Formats `<experiment>/<NNNN>`, the name the run tools print. */
 export function runName(record: Pick<RunRecord, "experiment" | "run">): string {
   return `${record.experiment}/${runId(record.run)}`;
+}
+
+/**
+ * Formats a duration the one way the CLI, the UI and the report print it: `0.42s`, `12.6s`,
+ * `16m 00s`, `1h 02m` (rounded before splitting: never `15m 60s`).
+ *
+ * @param s Seconds.
+ * @returns The text, empty for a value that is not finite.
+ */
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return "";
+  const short = s.toFixed(s < 10 ? 2 : 1);
+  if (Number(short) < 60) return `${short}s`;
+  const t = Math.round(s);
+  const m = Math.floor(t / 60);
+  if (m < 60) return `${m}m ${String(t % 60).padStart(2, "0")}s`;
+  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
 }

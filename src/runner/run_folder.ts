@@ -23,9 +23,47 @@ export interface RunFolderOptions {
   experiment: Experiment;
   /** Current stage reports (read when `run.json` is rewritten). */
   stages: () => StageReport[];
+  /** `performance.now()` when the runner started the run: `seconds` counts from there. */
+  started?: number;
 }
 
 const WRITE_EVERY_MS = 1000;
+
+/** The file in `runs/<experiment>/` holding the highest run number handed out. */
+const LAST_RUN = ".last_run";
+
+/**
+ * Creates the next run's folder and returns its number. A number is never handed out twice, even
+ * after its folder was deleted by hand: `.last_run` keeps the highest one given, read and
+ * written under its flock (concurrent runners).
+ */
+function allocateRun(expDir: string): number {
+  const counterPath = join(expDir, LAST_RUN);
+  const counter = Deno.openSync(counterPath, { read: true, write: true, create: true });
+  try {
+    counter.lockSync(true);
+    let next = (Number(Deno.readTextFileSync(counterPath).trim()) || 0) + 1;
+    for (const entry of Deno.readDirSync(expDir)) {
+      if (entry.isDirectory && RUN_NUMBER.test(entry.name)) {
+        next = Math.max(next, Number(entry.name) + 1);
+      }
+    }
+    while (true) {
+      try {
+        Deno.mkdirSync(join(expDir, runId(next)));
+        break;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        next++;
+      }
+    }
+    // In place, not renamed: the flock belongs to this file.
+    Deno.writeTextFileSync(counterPath, `${next}\n`);
+    return next;
+  } finally {
+    counter.close();
+  }
+}
 
 /** One run folder being written by this process. */
 export class RunFolder {
@@ -39,7 +77,7 @@ export class RunFolder {
   #lock: Deno.FsFile;
   #lastWrite = 0;
   #pending?: ReturnType<typeof setTimeout>;
-  #started = performance.now();
+  #started: number;
   #madeDirs = new Set<string>();
 
   private constructor(
@@ -53,6 +91,7 @@ export class RunFolder {
     this.dir = join(expDir, runId(number));
     this.#lock = lock;
     this.#stages = options.stages;
+    this.#started = options.started ?? performance.now();
     this.#record = {
       experiment: options.experiment.name,
       run: number,
@@ -78,32 +117,16 @@ export class RunFolder {
    */
   static create(expDir: string, options: RunFolderOptions): RunFolder {
     Deno.mkdirSync(join(expDir, ".active"), { recursive: true });
-    let next = 1;
-    for (const entry of Deno.readDirSync(expDir)) {
-      if (entry.isDirectory && RUN_NUMBER.test(entry.name)) {
-        next = Math.max(next, Number(entry.name) + 1);
-      }
-    }
-    while (true) {
-      const dir = join(expDir, runId(next));
-      try {
-        Deno.mkdirSync(dir);
-      } catch (error) {
-        if (error instanceof Deno.errors.AlreadyExists) {
-          next++;
-          continue;
-        }
-        throw error;
-      }
-      const lock = Deno.openSync(join(dir, ".lock"), { write: true, create: true });
-      lock.lockSync(true);
-      Deno.writeTextFileSync(join(expDir, ".active", runId(next)), `${Deno.pid}\n`);
-      const folder = new RunFolder(expDir, next, lock, options);
-      Deno.mkdirSync(join(dir, "metrics"));
-      Deno.mkdirSync(join(dir, "logs"));
-      folder.#write();
-      return folder;
-    }
+    const next = allocateRun(expDir);
+    const dir = join(expDir, runId(next));
+    const lock = Deno.openSync(join(dir, ".lock"), { write: true, create: true });
+    lock.lockSync(true);
+    Deno.writeTextFileSync(join(expDir, ".active", runId(next)), `${Deno.pid}\n`);
+    const folder = new RunFolder(expDir, next, lock, options);
+    Deno.mkdirSync(join(dir, "metrics"));
+    Deno.mkdirSync(join(dir, "logs"));
+    folder.#write();
+    return folder;
   }
 
   /** Where output `relPath` of `stage` lives in this run. */
@@ -184,12 +207,13 @@ export class RunFolder {
    * @param status The run's status.
    * @param environment The collected environment.
    * @param configYaml The resolved experiment as YAML text.
+   * @returns The run's seconds, as recorded.
    */
   finish(
     status: RunRecord["status"],
     environment: Environment,
     configYaml: string,
-  ): void {
+  ): number {
     this.#record.status = status;
     this.#record.finished = new Date().toISOString();
     this.#record.environment = environment;
@@ -215,6 +239,7 @@ export class RunFolder {
       // Already gone.
     }
     this.#lock.close();
+    return this.#record.seconds;
   }
 }
 

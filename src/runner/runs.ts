@@ -7,8 +7,8 @@
  * @module
  */
 
-import { dirname, isAbsolute, join, resolve } from "./path.ts";
-import { UsageError } from "./errors.ts";
+import { basename, dirname, isAbsolute, join, resolve } from "./path.ts";
+import { osReason, UsageError } from "./errors.ts";
 import { RUN_NUMBER, runId, runName, type RunRecord } from "./report.ts";
 
 /** One line of `deno task runs`. */
@@ -19,8 +19,10 @@ export interface RunSummary {
   run: number;
   /** Run folder. */
   dir: string;
-  /** Run status. */
-  status: RunRecord["status"];
+  /** Run status; `damaged` when its `run.json` is missing or unreadable (see `damage`). */
+  status: RunRecord["status"] | "damaged";
+  /** Damaged runs only: what is wrong with `run.json`. */
+  damage?: string;
   /** ISO start time. */
   started: string;
   /** Wall-clock seconds. */
@@ -41,11 +43,32 @@ export interface LoadedRun {
   record: RunRecord;
 }
 
-function readRecord(dir: string): RunRecord | undefined {
+/** A run folder's record, or what is wrong with its `run.json` (a string). */
+function readRecord(dir: string): RunRecord | string {
+  let text: string;
   try {
-    return JSON.parse(Deno.readTextFileSync(join(dir, "run.json")));
+    text = Deno.readTextFileSync(join(dir, "run.json"));
+  } catch (error) {
+    return `its run.json cannot be read (${osReason(error)})`;
+  }
+  let record: RunRecord;
+  try {
+    record = JSON.parse(text);
+  } catch (error) {
+    return `its run.json is not valid JSON (${(error as Error).message})`;
+  }
+  const valid = typeof record === "object" && record !== null && Array.isArray(record.stages) &&
+    typeof record.status === "string" && typeof record.experiment === "string" &&
+    typeof record.run === "number";
+  return valid ? record : "its run.json lacks experiment, run, status or stages";
+}
+
+/** Whether a folder exists (a run folder that may be damaged). */
+function isFolder(dir: string): boolean {
+  try {
+    return Deno.statSync(dir).isDirectory;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
@@ -120,7 +143,20 @@ export function listRuns(runsDir: string, experiment?: string): RunSummary[] {
     for (const n of numbers) {
       const dir = join(expDir, runId(n));
       const record = readRecord(dir);
-      if (record) out.push(summarize(dir, record));
+      if (typeof record !== "string") out.push(summarize(dir, record));
+      else {
+        // Listed, not hidden: every command names a damaged run as such.
+        out.push({
+          experiment: name,
+          run: n,
+          dir,
+          status: "damaged",
+          damage: record,
+          started: "",
+          seconds: 0,
+          counts: {},
+        });
+      }
     }
   }
   return out;
@@ -147,13 +183,14 @@ export function referencedExperimentDir(runsDir: string, ref: string): string | 
 
 /**
  * Reads one run. References: `<experiment>` (latest), `<experiment>/latest`,
- * `<experiment>/<n>` (`3` or `0003`), or a run folder path. A bare experiment name without
- * `latest` (set only when a run finishes) means its newest run, e.g. a killed one.
+ * `<experiment>/<n>` (`3` or `0003`), or a run folder path. A bare experiment name (or
+ * `<experiment>/latest`) without `latest` (set only when a run finishes, and dangling when its
+ * folder was deleted) means its newest run, e.g. a killed one.
  *
  * @param runsDir The runs folder.
  * @param ref The run reference.
  * @returns The run's name, folder and record.
- * @throws {UsageError} When the run does not exist.
+ * @throws {UsageError} When the run does not exist, or its `run.json` is missing or damaged.
  */
 export function loadRun(runsDir: string, ref: string): LoadedRun {
   const candidates: string[] = [];
@@ -169,7 +206,7 @@ export function loadRun(runsDir: string, ref: string): LoadedRun {
   candidates.push(resolve(ref));
   // `latest` is set only when a run finishes: a bare experiment name whose newest run was
   // killed still means that newest run.
-  if (name && which === undefined && !isPathRef(ref)) {
+  if (name && (which === undefined || which === "latest") && !isPathRef(ref)) {
     const expDir = join(runsDir, name);
     for (const n of (runNumbers(expDir) ?? []).reverse()) candidates.push(join(expDir, runId(n)));
   }
@@ -185,7 +222,10 @@ export function loadRun(runsDir: string, ref: string): LoadedRun {
       continue;
     }
     const record = readRecord(real);
-    if (record) return { name: runName(record), dir: real, record };
+    if (typeof record !== "string") return { name: runName(record), dir: real, record };
+    if (isFolder(real) && (RUN_NUMBER.test(basename(real)) || isPathRef(ref))) {
+      throw new UsageError(`Cannot read run "${ref}": ${real} is damaged: ${record}`);
+    }
   }
   throw new UsageError(`Cannot show run "${ref}": no such run in ${runsDir}`);
 }

@@ -44,9 +44,21 @@ export type HostMessage =
   | { t: "total"; total: number; unit?: string }
   | { t: "advance"; by: number; message?: string }
   | { t: "facts"; facts: Record<string, unknown> }
-  | { t: "error"; message: string };
+  /** A stage's error: `message` is what users read, `stack` (its frames) goes to the log. */
+  | { t: "error"; message: string; stack?: string };
 
 const encoder = new TextEncoder();
+
+/**
+ * Reports a stage's error: its message alone (frames only with `DITTO_DEBUG=1`), the stack for
+ * the stage's log.
+ */
+function sendError(error: unknown): void {
+  const message = error instanceof Error ? error.message : String(error);
+  const stack = error instanceof Error ? error.stack : undefined;
+  const debug = Deno.env.get("DITTO_DEBUG") === "1";
+  send({ t: "error", message: debug && stack ? stack : message, stack });
+}
 
 function send(message: HostMessage): void {
   const bytes = encoder.encode(`\x1e${JSON.stringify(message)}\n`);
@@ -187,14 +199,14 @@ async function main(): Promise<number> {
       throw new TypeError(`Cannot run stage: ${spec.module} has no default export with run()`);
     }
   } catch (error) {
-    send({ t: "error", message: (error as Error).stack ?? String(error) });
+    sendError(error);
     return 1;
   }
   try {
     await stage.run(makeContext(spec, controller.signal));
   } catch (error) {
     if (controller.signal.aborted) return 130;
-    send({ t: "error", message: (error as Error).stack ?? String(error) });
+    sendError(error);
     return 1;
   }
   if (controller.signal.aborted) return 130;

@@ -20,6 +20,7 @@
 
 import { dirname, join } from "./path.ts";
 import { type ContentHash, hashPath, type Manifest } from "./hash.ts";
+import { osReason, UsageError } from "./errors.ts";
 
 /** One stored stage result. */
 export interface StageResultEntry {
@@ -135,7 +136,16 @@ export class Store {
     this.root = root;
     this.#warn = options.onWarning ?? ((message) => console.warn(message));
     for (const sub of ["objects", "results", "checkpoints", "state", "memo", "locks", "tmp"]) {
-      Deno.mkdirSync(join(root, sub), { recursive: true });
+      try {
+        Deno.mkdirSync(join(root, sub), { recursive: true });
+      } catch (error) {
+        // The runs folder is the user's choice (--runs, DITTO_RUNS): say which one fails.
+        throw new UsageError(
+          `Cannot use the runs folder ${dirname(root)}: cannot create ${join(root, sub)}: ${
+            osReason(error)
+          }`,
+        );
+      }
     }
   }
 

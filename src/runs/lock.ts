@@ -368,6 +368,37 @@ function configDifferences(
   return out;
 }
 
+/** `train@k=2,t=1` -> `["k=2", "t=1"]`: a variant's matrix values as written in its name. */
+function assignment(name: string): string[] {
+  const at = name.indexOf("@");
+  return at < 0 ? [] : name.slice(at + 1).split(",");
+}
+
+/**
+ * The earlier stages a stage reads: those it `needs` or whose outputs its text references,
+ * matrix variants included. A variant reads the upstream variants that agree with its own
+ * matrix values (`evaluate@k=2` reads `train@k=2`, not `train@k=3`).
+ */
+function upstreamOf(
+  name: string,
+  base: string | undefined,
+  earlier: Iterable<string>,
+  config: FileConfig | undefined,
+): string[] {
+  const stage = config?.stages[base ?? name];
+  if (!stage) return [];
+  const needs = (stage.needs ?? []) as string[];
+  const text = JSON.stringify(stage);
+  const mine = new Map(assignment(name).map((pair) => [pair.split("=")[0], pair]));
+  return [...earlier].filter((n) => {
+    const upstreamBase = n.split("@")[0];
+    const reads = needs.includes(upstreamBase) || needs.includes(n) ||
+      text.includes(`stages.${upstreamBase}.`);
+    return reads &&
+      assignment(n).every((pair) => (mine.get(pair.split("=")[0]) ?? pair) === pair);
+  });
+}
+
 function compareStage(
   s: StageReport,
   locked: LockedStage | undefined,
@@ -417,14 +448,8 @@ function compareStage(
         }
       }
     }
-    const upstream = ((config?.stages[s.base ?? s.name]?.needs ?? []) as string[]).concat(
-      [...earlier.keys()].filter((n) =>
-        JSON.stringify(config?.stages[s.base ?? s.name] ?? "").includes(`stages.${n}.`)
-      ),
-    );
-    for (const n of new Set(upstream)) {
-      const u = earlier.get(n);
-      if (u && !u.outputsMatch) why.push(`upstream ${n} produced different outputs`);
+    for (const n of upstreamOf(s.name, s.base, earlier.keys(), config)) {
+      if (!earlier.get(n)!.outputsMatch) why.push(`upstream ${n} produced different outputs`);
     }
     why.push(...configDifferences(s.base ?? s.name, locked, lock, config));
     if (why.length === 0) why.push("different parameters, command or inputs (the key differs)");

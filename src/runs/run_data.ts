@@ -31,7 +31,8 @@ export function resolvePair(runsDir: string, refs: string[]): [LoadedRun, Loaded
   const ref = refs[0];
   const [experiment, which] = ref.split("/");
   if (which === undefined && !ref.startsWith(".") && !ref.startsWith("/")) {
-    const runs = listRuns(runsDir, experiment);
+    // The two newest runs that can be read: a damaged one (`runs` lists it) has nothing to compare.
+    const runs = listRuns(runsDir, experiment).filter((r) => r.status !== "damaged");
     if (runs.length < 2) {
       throw new UsageError(
         `Cannot diff "${experiment}": it has ${runs.length} run(s), two are needed`,
@@ -41,8 +42,8 @@ export function resolvePair(runsDir: string, refs: string[]): [LoadedRun, Loaded
     return [loadRun(runsDir, a.dir), loadRun(runsDir, b.dir)];
   }
   const newer = loadRun(runsDir, ref);
-  const older = listRuns(runsDir, newer.record.experiment).filter((r) => r.run < newer.record.run)
-    .at(-1);
+  const older = listRuns(runsDir, newer.record.experiment)
+    .filter((r) => r.run < newer.record.run && r.status !== "damaged").at(-1);
   if (!older) throw new UsageError(`Cannot diff "${ref}": no earlier run to compare with`);
   return [loadRun(runsDir, older.dir), newer];
 }

@@ -69,14 +69,5 @@ export function formatNumber(v: unknown): string {
   return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? v.toExponential(4) : String(+v.toPrecision(6));
 }
 
-/** Formats seconds as `0.21s`, `3m 05s` or `1h 02m`. */
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return "";
-  const short = s.toFixed(s < 10 ? 2 : 1);
-  if (Number(short) < 60) return `${short}s`;
-  // Rounded before splitting, so 959.6 s is 16m 00s, not 15m 60s.
-  const t = Math.round(s);
-  const m = Math.floor(t / 60);
-  if (m < 60) return `${m}m ${String(t % 60).padStart(2, "0")}s`;
-  return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
-}
+/** Durations print one way everywhere (the runner's formatter). */
+export { formatSeconds } from "../runner/report.ts";

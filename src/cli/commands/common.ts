@@ -7,7 +7,7 @@
  */
 
 import { resolve } from "../../runner/path.ts";
-import { defaultRunsDir, type RunReport, UsageError } from "../../runner/mod.ts";
+import { defaultRunsDir, ExperimentError, type RunReport, UsageError } from "../../runner/mod.ts";
 import { type OptionSpec, parseArgs } from "../args.ts";
 
 /** What `main` gives a command besides its arguments. */
@@ -113,9 +113,32 @@ export function jsonReport(report: RunReport, extra: Record<string, unknown> = {
       outputs: Object.fromEntries(
         Object.entries(s.outputs).map(([k, o]) => [k, { hash: o.hash, bytes: o.bytes }]),
       ),
+      ...(s.error === undefined ? {} : { error: s.error }),
       ...(s.base === undefined ? {} : { base: s.base, matrix: s.matrix }),
     })),
   };
+}
+
+/**
+ * The one JSON object a command given `--json` prints on stdout when it fails before its
+ * result: `status` is `invalid` (an invalid experiment or bad usage, exit 2) or `error` (exit 1),
+ * `errors` lists each problem (with `file`, `line`, `column`, `key` and `hint` for an
+ * experiment's problems). `run` and `resume` add the report's fields, empty.
+ *
+ * @param command The command's name.
+ * @param error What was thrown.
+ * @returns The object to print.
+ */
+export function jsonError(command: string, error: unknown): object {
+  const status = error instanceof ExperimentError || error instanceof UsageError
+    ? "invalid"
+    : "error";
+  const errors = error instanceof ExperimentError
+    ? error.problems.map((p) => ({ ...p.location, key: p.key, message: p.message, hint: p.hint }))
+    : [{ message: error instanceof Error ? error.message : String(error) }];
+  if (command !== "run" && command !== "resume") return { status, errors };
+  const resumed = command === "resume" ? { resumed_from: null } : {};
+  return { experiment: null, run: null, dir: null, status, ...resumed, stages: [], errors };
 }
 
 /** The exit code of a finished run: 0 succeeded (or dry run), 1 failed, 130 interrupted. */
@@ -124,9 +147,12 @@ export function runExitCode(report: RunReport): number {
   return report.status === "failed" ? 1 : 0;
 }
 
+/** Signals this close to the first one are the same interrupt delivered twice. */
+const SAME_INTERRUPT_MS = 1000;
+
 /**
  * Runs `body` with Ctrl-C and SIGTERM stopping the running stages: the first signal aborts
- * (saying so through `say`), a second one exits at once with 130.
+ * (saying so through `say`), a second one more than a second later exits at once with 130.
  *
  * @param say Prints the interruption notice.
  * @param body Receives the abort signal to pass to the engine.
@@ -137,9 +163,15 @@ export async function withInterrupts<T>(
   body: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
-  let signals = 0;
+  let first: number | undefined;
   const onSignal = () => {
-    if (++signals > 1) Deno.exit(EXIT_INTERRUPTED);
+    if (first !== undefined) {
+      // One Ctrl-C can arrive twice: the terminal signals the whole foreground group, and a
+      // wrapper in it (`npx deno task ...`) forwards its copy. Only a later one quits at once.
+      if (performance.now() - first < SAME_INTERRUPT_MS) return;
+      Deno.exit(EXIT_INTERRUPTED);
+    }
+    first = performance.now();
     say("Interrupting: stopping running stages (again to quit at once)");
     controller.abort();
   };

@@ -6,7 +6,7 @@
  */
 
 import { dirname } from "node:path";
-import { loadRun, recoverStaleRunsFor, UsageError } from "../../runner/mod.ts";
+import { loadRun, osReason, recoverStaleRunsFor, UsageError } from "../../runner/mod.ts";
 import { writeFileAtomic } from "../../runner/store.ts";
 import { exportRun, renderExport } from "../../runs/lock.ts";
 import { parseCommand, print, userPath } from "./common.ts";
@@ -34,7 +34,14 @@ export async function commandExport(args: string[]): Promise<number> {
   const doc = await exportRun(run, { baseDir: out ? dirname(out) : userPath(".") });
   const text = await renderExport(doc);
   if (out) {
-    writeFileAtomic(out, text, { sync: false });
+    try {
+      writeFileAtomic(out, text, { sync: false });
+    } catch (error) {
+      const reason = error instanceof Deno.errors.NotFound
+        ? `no such folder ${dirname(out)}`
+        : osReason(error);
+      throw new UsageError(`Cannot export to ${out} (-o): ${reason}`);
+    }
     if (json) print(JSON.stringify({ run: run.name, file: out, lock: doc.lock }));
     else print(`exported ${run.name} to ${out}`);
   } else if (json) {

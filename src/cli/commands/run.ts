@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ExperimentError, runExperiment, UsageError } from "../../runner/mod.ts";
+import { runExperiment, UsageError } from "../../runner/mod.ts";
 import { builtinStages } from "../../stages/mod.ts";
 import { HumanReporter } from "../reporter.ts";
 import {
@@ -56,26 +56,6 @@ function normalizeForce(args: string[]): string[] {
   return out;
 }
 
-/** The `--json` answer to an invalid experiment or bad usage. */
-function jsonInvalid(error: ExperimentError | UsageError): string {
-  const errors = error instanceof ExperimentError
-    ? error.problems.map((p) => ({
-      ...p.location,
-      key: p.key,
-      message: p.message,
-      hint: p.hint,
-    }))
-    : [{ message: error.message }];
-  return JSON.stringify({
-    experiment: null,
-    run: null,
-    dir: null,
-    status: "invalid",
-    stages: [],
-    errors,
-  });
-}
-
 /**
  * Runs `run`.
  *
@@ -118,30 +98,23 @@ export async function commandRun(args: string[], context: CommandContext): Promi
   const reporter = new HumanReporter({ stream: json ? Deno.stderr : Deno.stdout });
   const force = values["force-all"] ? true : values.force as string[] | undefined;
   return await withInterrupts((line) => reporter.line(line), async (signal) => {
-    try {
-      const report = await runExperiment(file, {
-        runsDir,
-        sets: values.set as string[] | undefined,
-        force: force ?? (lock ? true : undefined),
-        dryRun: values["dry-run"] === true,
-        jobs,
-        builtins: builtinStages,
-        observer: reporter,
-        signal,
-      });
-      reporter.finish(report);
-      const verification = lock && report.status !== "dry-run"
-        ? await lockTools!.verifyAgainstLock(lock, report, { file })
-        : undefined;
-      if (verification && !json) print(lockTools!.formatVerification(verification));
-      if (json) print(JSON.stringify({ ...jsonReport(report), verify: verification }));
-      if (verification && !verification.ok && report.status === "succeeded") return 1;
-      return runExitCode(report);
-    } catch (error) {
-      if (json && (error instanceof ExperimentError || error instanceof UsageError)) {
-        print(jsonInvalid(error));
-      }
-      throw error;
-    }
+    const report = await runExperiment(file, {
+      runsDir,
+      sets: values.set as string[] | undefined,
+      force: force ?? (lock ? true : undefined),
+      dryRun: values["dry-run"] === true,
+      jobs,
+      builtins: builtinStages,
+      observer: reporter,
+      signal,
+    });
+    reporter.finish(report);
+    const verification = lock && report.status !== "dry-run"
+      ? await lockTools!.verifyAgainstLock(lock, report, { file })
+      : undefined;
+    if (verification && !json) print(lockTools!.formatVerification(verification));
+    if (json) print(JSON.stringify({ ...jsonReport(report), verify: verification }));
+    if (verification && !verification.ok && report.status === "succeeded") return 1;
+    return runExitCode(report);
   });
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { listRuns, recoverStaleRunsFor, runId } from "../../runner/mod.ts";
+import { formatSeconds, listRuns, recoverStaleRunsFor, runId } from "../../runner/mod.ts";
 import { parseCommand, print } from "./common.ts";
 
 /** Usage of `runs`. */
@@ -30,12 +30,16 @@ export function commandRuns(args: string[]): number {
     return 0;
   }
   for (const r of runs) {
+    if (r.status === "damaged") {
+      print(`${r.experiment}/${runId(r.run)}  ${r.status.padEnd(11)} ${r.damage}`);
+      continue;
+    }
     const counts = Object.entries(r.counts).map(([k, n]) => `${n} ${k}`).join(", ");
     const variants = Object.entries(r.variants ?? {}).map(([b, n]) => `${b} [${n} variants]`);
     print(
       `${r.experiment}/${runId(r.run)}  ${r.status.padEnd(11)} ${r.started}  ${
-        r.seconds.toFixed(1).padStart(7)
-      }s  ${counts}${variants.length > 0 ? `; ${variants.join(", ")}` : ""}`,
+        formatSeconds(r.seconds).padStart(7)
+      }  ${counts}${variants.length > 0 ? `; ${variants.join(", ")}` : ""}`,
     );
   }
   return 0;

@@ -5,7 +5,13 @@
  * @module
  */
 
-import { loadRun, recoverStaleRunsFor, type RunRecord, UsageError } from "../../runner/mod.ts";
+import {
+  formatSeconds,
+  loadRun,
+  recoverStaleRunsFor,
+  type RunRecord,
+  UsageError,
+} from "../../runner/mod.ts";
 import { type CommandContext, parseCommand, print } from "./common.ts";
 
 /** Usage of `show`. */
@@ -17,7 +23,7 @@ export function formatRun(dir: string, record: RunRecord): string[] {
   const lines: string[] = [];
   const env = record.environment;
   lines.push(
-    `${record.experiment} run ${record.run}: ${record.status} (${record.seconds.toFixed(2)}s)`,
+    `${record.experiment} run ${record.run}: ${record.status} (${formatSeconds(record.seconds)})`,
   );
   lines.push(`  folder   ${dir}`);
   lines.push(`  file     ${record.file}`);
@@ -43,8 +49,8 @@ export function formatRun(dir: string, record: RunRecord): string[] {
     const metrics = Object.entries(s.metrics ?? {}).map(([k, v]) => `${k}=${v}`).join(" ");
     lines.push(
       `  ${(indent(s) + s.name).padEnd(width)} ${s.status.padEnd(11)} ${
-        s.seconds.toFixed(2).padStart(7)
-      }s  ${s.reason}`,
+        formatSeconds(s.seconds).padStart(7)
+      }  ${s.reason}`,
     );
     if (outs) lines.push(`  ${pad} outputs  ${outs}`);
     if (metrics) lines.push(`  ${pad} metrics  ${metrics}`);

@@ -83,7 +83,9 @@ export function formatDiff(diff: RunDiff): string {
     diff.stages.map((s) =>
       `${s.stage.padEnd(sw)}  key ${short(s.a?.key)} -> ${short(s.b?.key)}${
         s.keyChanged ? "" : " (same key)"
-      }  ${s.a?.status ?? "(absent)"} -> ${s.b?.status ?? "(absent)"}`
+      }  ${s.a?.status ?? "(absent)"} -> ${s.b?.status ?? "(absent)"}${
+        // Why the key changed: B's reason for running (as the JSON's `b.reason`).
+        s.keyChanged && s.b?.reason && s.b.reason !== "cached" ? `  why: ${s.b.reason}` : ""}`
     ),
   );
   const mw = Math.max(6, ...diff.metrics.map((m) => `${m.stage}.${m.metric}`.length));

@@ -339,3 +339,43 @@ Deno.test("worldmodels/train_rnn rejects reward_head: true with reward: regressi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("worldmodels/train_rnn with seq_len longer than every episode fails with its message alone; frames only with DITTO_DEBUG=1", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ditto_train_rnn_" });
+  try {
+    const series = join(dir, "series");
+    await writeSeries(series);
+    const file = join(dir, "rnn.yaml");
+    await Deno.writeTextFile(
+      file,
+      experiment(series, "", 0).replace("seq_len: 12", "seq_len: 100"),
+    );
+    const cli = new URL("../../../src/cli/main.ts", import.meta.url).pathname;
+    const run = async (env: Record<string, string>) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-prompt", cli, "run", file, "--runs", join(dir, "runs"), "--json"],
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 1, stderr);
+      return { stage: JSON.parse(new TextDecoder().decode(out.stdout)).stages[0], stderr };
+    };
+    const message = "Cannot train the MDN-RNN: seq_len 100 needs episodes of 101 steps, the " +
+      "longest in the series has 40; lower seq_len or collect longer episodes";
+    const plain = await run({});
+    assert.equal(plain.stage.error, message);
+    assert.doesNotMatch(plain.stderr, /^\s+at /m);
+    assert.match(plain.stderr, /✗ train_rnn +failed .*\n {6}Cannot train the MDN-RNN: seq_len 100/);
+    // The log keeps the frames for whoever debugs the stage.
+    const log = await Deno.readTextFile(
+      join(dir, "runs", "rnn_test", "0001", "logs", "train_rnn.log"),
+    );
+    assert.match(log, /RangeError: Cannot train the MDN-RNN: seq_len 100[^\n]*\n\s+at /);
+    const debug = await run({ DITTO_DEBUG: "1" });
+    assert.match(debug.stage.error, /^RangeError: Cannot train the MDN-RNN[^\n]*\n\s+at /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
