@@ -9,7 +9,6 @@
  */
 
 import { Job, Queue } from "bullmq";
-import { Redis } from "ioredis";
 import { basename, join } from "../runner/path.ts";
 import type { ExecOutcome } from "../runner/executor.ts";
 import type { StageExecutor, StageJob, StageRun } from "../runner/stage_executor.ts";
@@ -25,7 +24,6 @@ import {
 } from "../runs/remote.ts";
 import { codeTree, dittoVersion } from "./code.ts";
 import {
-  cancelKey,
   type FleetJob,
   type FleetResult,
   JOB_VERSION,
@@ -73,7 +71,6 @@ export class FleetExecutor implements StageExecutor, AsyncDisposable {
   #address: QueueAddress;
   #options: FleetExecutorOptions;
   #queue: Queue;
-  #redis: Redis;
   #store: Store;
   #remoteObjects?: Promise<Map<string, number>>;
   #counts: ObjectCounts = { objects: 0, bytes: 0, objectsPresent: 0 };
@@ -86,10 +83,10 @@ export class FleetExecutor implements StageExecutor, AsyncDisposable {
     const patience = Number(Deno.env.get("DITTO_QUEUE_PATIENCE_S"));
     this.#patienceMs = options.patienceMs ?? (patience > 0 ? patience * 1000 : 10000);
     // Commands fail fast while Redis is away; #call retries them for the patience.
-    this.#redis = new Redis({ ...this.#address.connection, maxRetriesPerRequest: 1 });
-    this.#redis.on("error", () => {}); // reported by #call
-    this.#queue = new Queue(STAGE_QUEUE, { connection: this.#redis });
-    this.#queue.on("error", () => {});
+    this.#queue = new Queue(STAGE_QUEUE, {
+      connection: { ...this.#address.connection, maxRetriesPerRequest: 1 },
+    });
+    this.#queue.on("error", () => {}); // reported by #call
     this.#store = new Store(join(options.runsDir, ".store"));
   }
 
@@ -229,8 +226,11 @@ export class FleetExecutor implements StageExecutor, AsyncDisposable {
 
   async #cancel(jobId: string): Promise<void> {
     try {
-      await this.#redis.set(cancelKey(jobId), "1", "EX", 3600);
-      await this.#queue.remove(jobId);
+      // A waiting job is removed; a running one is marked, and its worker stops it.
+      const job = await Job.fromId<FleetJob>(this.#queue, jobId);
+      if (job && (await this.#queue.remove(jobId)) === 0) {
+        await job.updateData({ ...job.data, cancelled: true });
+      }
     } catch {
       // The queue is away or the job runs: the worker sees the cancel key.
     }
@@ -275,7 +275,6 @@ export class FleetExecutor implements StageExecutor, AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.#queue.close().catch(() => {});
-    this.#redis.disconnect();
     this.#options.remote.close();
   }
 }

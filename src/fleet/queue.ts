@@ -85,6 +85,8 @@ export interface FleetJob {
   inputs: Record<string, { path: string; content: ContentHash }>;
   /** Kind `ts`: the files of the code fingerprint and the packages it names. */
   code?: CodeTree;
+  /** Set by the runner when its run is interrupted: the worker stops the stage. */
+  cancelled?: true;
 }
 
 /** The code a TypeScript stage runs, as a tree of content-addressed files. */
@@ -113,9 +115,4 @@ export interface FleetResult {
   log?: ContentHash;
   /** The worker (`host:pid`). */
   worker: string;
-}
-
-/** Redis key the runner sets to stop a job a worker is running (Ctrl-C of the runner). */
-export function cancelKey(jobId: string): string {
-  return `ditto:cancel:${jobId}`;
 }

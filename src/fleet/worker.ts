@@ -7,8 +7,7 @@
  * @module
  */
 
-import { type Job, UnrecoverableError, Worker } from "bullmq";
-import { Redis } from "ioredis";
+import { Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import { join } from "../runner/path.ts";
 import type { ContentHash } from "../runner/hash.ts";
 import { Store } from "../runner/store.ts";
@@ -28,14 +27,7 @@ import {
   PROJECT_CONFIG,
   refusal,
 } from "./code.ts";
-import {
-  cancelKey,
-  type FleetJob,
-  type FleetResult,
-  parseQueueUrl,
-  STAGE_QUEUE,
-  STALL,
-} from "./queue.ts";
+import { type FleetJob, type FleetResult, parseQueueUrl, STAGE_QUEUE, STALL } from "./queue.ts";
 
 /** Options of {@linkcode startWorker}. */
 export interface WorkerOptions {
@@ -76,8 +68,11 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
   const installed = installedPackages();
   let remoteObjects: Promise<Map<string, number>> | undefined;
   const counts: ObjectCounts = { objects: 0, bytes: 0, objectsPresent: 0 };
-  const redis = new Redis({ ...address.connection, maxRetriesPerRequest: null });
-  redis.on("error", () => {}); // the Worker reports connection errors
+  // Reads the jobs this worker runs, to see the runner cancel one (Ctrl-C there).
+  const queue = new Queue(STAGE_QUEUE, {
+    connection: { ...address.connection, maxRetriesPerRequest: 1 },
+  });
+  queue.on("error", () => {}); // the Worker reports connection errors
   const running = new Set<AbortController>();
 
   const fetchAll = async (contents: ContentHash[], tmpDir: string) => {
@@ -94,7 +89,7 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
     for (const hash of await contentObjects(contents, localReader(store))) await send(hash);
   };
 
-  const process = async (job: Job<FleetJob>): Promise<FleetResult> => {
+  const processJob = async (job: Job<FleetJob>): Promise<FleetResult> => {
     const data = job.data;
     const why = refusal(data, ditto, installed);
     if (why) {
@@ -105,7 +100,10 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
     const abort = new AbortController();
     running.add(abort);
     const watch = setInterval(() => {
-      redis.get(cancelKey(job.id!)).then((v) => v && abort.abort(), () => {});
+      // Cancelled by the runner, or gone (the queue lost it): nobody waits for the result.
+      Job.fromId<FleetJob>(queue, job.id!).then((now) => {
+        if (!now || now.data.cancelled) abort.abort();
+      }, () => {});
     }, 1000);
     const tmp = store.makeTempDir();
     try {
@@ -180,7 +178,7 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
     }
   };
 
-  const worker = new Worker<FleetJob, FleetResult>(STAGE_QUEUE, process, {
+  const worker = new Worker<FleetJob, FleetResult>(STAGE_QUEUE, processJob, {
     connection: { ...address.connection, maxRetriesPerRequest: null },
     concurrency: options.concurrency ?? 1,
     name: id,
@@ -200,7 +198,7 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
     close: async (force = false) => {
       if (force) { for (const abort of running) abort.abort(); }
       await worker.close(force);
-      redis.disconnect();
+      await queue.close().catch(() => {});
       options.remote.close();
     },
   };
