@@ -18,6 +18,7 @@ import { type CodeTree, type FleetJob, JOB_VERSION } from "./queue.ts";
 /** The ditto project this process runs from. */
 export const PROJECT_ROOT: string = dirname(dirname(dirname(fromFileUrl(import.meta.url))));
 const RUNNER_DIR = join(PROJECT_ROOT, "src", "runner");
+const NODE_MODULES = join(PROJECT_ROOT, "node_modules");
 /** The deno.json of this installation (its import map names the installed packages). */
 export const PROJECT_CONFIG: string = join(PROJECT_ROOT, "deno.json");
 
@@ -121,14 +122,14 @@ export async function codeTree(
   const files: Record<string, ContentHash> = {};
   for (const path of paths.sort()) files[relative(root, path)] = await content(path);
   return {
-    tree: { files, runner: relative(root, RUNNER_DIR), packages: code.packages },
+    tree: { files, project: relative(root, PROJECT_ROOT) || ".", packages: code.packages },
     entry: relative(root, module),
   };
 }
 
 /**
  * Builds a code tree once under `dir` (kept: the next job with the same code reuses it), its
- * runner folder a link to this worker's own.
+ * runner folder and node_modules links to this worker's own.
  *
  * @param store The worker's store, holding every file of the tree.
  * @param tree The tree.
@@ -151,9 +152,11 @@ export async function materializeCode(store: Store, tree: CodeTree, dir: string)
     Deno.mkdirSync(dirname(dest), { recursive: true });
     store.materialize(content, dest);
   }
-  const runner = join(building, tree.runner);
-  Deno.mkdirSync(dirname(runner), { recursive: true });
-  Deno.symlinkSync(RUNNER_DIR, runner);
+  const project = join(building, tree.project);
+  for (const [link, target] of [["src/runner", RUNNER_DIR], ["node_modules", NODE_MODULES]]) {
+    Deno.mkdirSync(dirname(join(project, link)), { recursive: true });
+    Deno.symlinkSync(target, join(project, link));
+  }
   try {
     Deno.renameSync(building, final);
   } catch {

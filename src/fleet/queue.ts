@@ -93,8 +93,11 @@ export interface FleetJob {
 export interface CodeTree {
   /** Path in the tree -> content. */
   files: Record<string, ContentHash>;
-  /** Where the runner's own folder goes in the tree (each worker links its own). */
-  runner: string;
+  /**
+   * Where the ditto project's root is in the tree: each worker links its own `src/runner/` and
+   * `node_modules/` there (the packages of its install; Node-style `require` finds them).
+   */
+  project: string;
   /** Versioned packages the code imports (`npm:yaml@2.9.1`). */
   packages: string[];
 }
