@@ -29,6 +29,7 @@ import {
   JOB_VERSION,
   parseQueueUrl,
   type QueueAddress,
+  resultNote,
   STAGE_QUEUE,
 } from "./queue.ts";
 
@@ -168,6 +169,8 @@ export class FleetExecutor implements StageExecutor, AsyncDisposable {
   }
 
   async execute(job: StageJob, run: StageRun): Promise<ExecOutcome> {
+    const earlier = job.forced ? undefined : await this.#earlier(job, run);
+    if (earlier) return earlier;
     const record = await this.#fleetJob(job);
     const jobId = `${job.key.slice(0, 16)}-${crypto.randomUUID().slice(0, 8)}`;
     await this.#call(() =>
@@ -181,6 +184,22 @@ export class FleetExecutor implements StageExecutor, AsyncDisposable {
     const result = await this.#wait(jobId, job.stage.name, run.signal);
     if (!("worker" in result)) return result;
     return await this.#collect(result, job, run);
+  }
+
+  /** A result a worker left in the remote for this key (a runner died before recording it). */
+  async #earlier(job: StageJob, run: StageRun): Promise<ExecOutcome | undefined> {
+    let note: FleetResult;
+    try {
+      const bytes = await this.#options.remote.get(resultNote(job.key));
+      if (!bytes) return undefined;
+      note = JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      return undefined;
+    }
+    if (note.status !== "ok") return undefined;
+    const outcome = await this.#collect(note, job, run);
+    // Objects lost from the remote: the stage runs again.
+    return outcome.status === "ok" ? outcome : undefined;
   }
 
   /** Polls the job until it finishes; an interrupted run cancels it. */

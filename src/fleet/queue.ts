@@ -119,3 +119,11 @@ export interface FleetResult {
   /** The worker (`host:pid`). */
   worker: string;
 }
+
+/**
+ * Where a worker leaves the result of a key in the remote, so that a runner killed before it
+ * recorded the result (or another runner) takes it without running the stage again.
+ */
+export function resultNote(key: string): string {
+  return `fleet/${key.slice(0, 2)}/${key}.json`;
+}

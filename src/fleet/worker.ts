@@ -27,7 +27,14 @@ import {
   PROJECT_CONFIG,
   refusal,
 } from "./code.ts";
-import { type FleetJob, type FleetResult, parseQueueUrl, STAGE_QUEUE, STALL } from "./queue.ts";
+import {
+  type FleetJob,
+  type FleetResult,
+  parseQueueUrl,
+  resultNote,
+  STAGE_QUEUE,
+  STALL,
+} from "./queue.ts";
 
 /** Options of {@linkcode startWorker}. */
 export interface WorkerOptions {
@@ -168,7 +175,12 @@ export async function startWorker(options: WorkerOptions): Promise<FleetWorker> 
       if (result.metrics) sent.push(result.metrics);
       if (result.log) sent.push(result.log);
       await sendAll(sent);
-      if (outcome.status === "ok") store.dropCheckpoints(data.key);
+      if (outcome.status === "ok") {
+        store.dropCheckpoints(data.key);
+        // Last, once every object it names is in the remote.
+        const note = new TextEncoder().encode(JSON.stringify(result));
+        await options.remote.put(resultNote(data.key), note);
+      }
       log(`finished job ${job.id} (stage ${data.stage.name}): ${outcome.status}`);
       return result;
     } finally {

@@ -569,7 +569,8 @@ class Engine {
       inputs[ref] = { path: this.#resolvePath(ref, stage), content };
     }
     const code = this.#components.get(stage.name)?.code;
-    return { stage, key, seed: this.#exp.seed, params: this.#exp.params, code, inputs };
+    const forced = this.#forced.has(stage.name) || undefined;
+    return { stage, key, seed: this.#exp.seed, params: this.#exp.params, code, inputs, forced };
   }
 
   async #execute(stage: StageDef, report: StageReport, key: string): Promise<void> {

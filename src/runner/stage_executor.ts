@@ -42,6 +42,8 @@ export interface StageJob {
   code?: CodeFingerprint;
   /** Reference (`stages.make.outs.rows`, `deps.table`) -> the input. */
   inputs: Record<string, StageInput>;
+  /** Set when `--force` names the stage: no result computed elsewhere may stand in. */
+  forced?: true;
 }
 
 /** Where and how a job runs on this machine. */

@@ -77,6 +77,20 @@ Deno.test({
       assertEquals(await again.exited, 0, again.text);
       assert(stages(fleetRuns, "tiny", "0002").every((s) => s.status === "cached"));
       assertEquals(taken().length, 3);
+      // A runner that never recorded these results (killed, or another one with an empty
+      // store) takes what the workers left in the remote, with no worker at all.
+      for (const w of workers) await w[Symbol.asyncDispose]();
+      const fresh = join(tiny.dir, "fresh_runs");
+      const lone = new CliProcess([...args.slice(0, -1), fresh]);
+      const code = await Promise.race([
+        lone.exited,
+        lone.waitFor(/waiting for a worker/).then(() => {
+          lone.kill("SIGINT");
+          return -1;
+        }),
+      ]);
+      assertEquals(code, 0, lone.text);
+      assertEquals(stages(fresh, "tiny"), stages(tiny.runs, "tiny"));
     } finally {
       for (const w of workers) await w[Symbol.asyncDispose]();
     }
