@@ -67,8 +67,14 @@ Deno.test({
       const run = new CliProcess(args);
       assertEquals(await run.exited, 0, run.text);
       assertEquals(stages(fleetRuns, "tiny"), stages(tiny.runs, "tiny"));
-      const taken = () => workers.flatMap((w) => w.lines.filter((l) => l.startsWith("took job")));
-      assertEquals(taken().length, 3);
+      // One job per stage (a machine loaded past the stall settings may run one twice).
+      const taken = () =>
+        new Set(
+          workers.flatMap((w) => w.lines.filter((l) => l.startsWith("took job"))).map((l) =>
+            l.split(" ")[2]
+          ),
+        ).size;
+      assertEquals(taken(), 3);
       // Only the runner writes results; each worker has its own store.
       assertEquals(results(fleetRuns), results(tiny.runs));
       for (const n of ["w1", "w2"]) assertEquals(results(join(tiny.dir, n)), 0);
@@ -76,7 +82,7 @@ Deno.test({
       const again = new CliProcess(args, { DITTO_QUEUE: redis.url });
       assertEquals(await again.exited, 0, again.text);
       assert(stages(fleetRuns, "tiny", "0002").every((s) => s.status === "cached"));
-      assertEquals(taken().length, 3);
+      assertEquals(taken(), 3);
       // A runner that never recorded these results (killed, or another one with an empty
       // store) takes what the workers left in the remote, with no worker at all.
       for (const w of workers) await w[Symbol.asyncDispose]();
