@@ -10,7 +10,9 @@ const ROOT = join(import.meta.dirname!, "..");
 
 /** Folder -> the folders its modules may load at run time (README, "Architecture"). */
 const ALLOWED: Record<string, string[]> = {
-  cli: ["runner", "runs", "stages", "ui"],
+  cli: ["runner", "runs", "stages", "ui", "fleet"],
+  // The worker fleet: the runner's StageExecutor and the workers, over push/pull's remotes.
+  fleet: ["runner", "runs"],
   ui: ["runner", "runs"],
   runs: ["runner"],
   stages: ["runner", "worldmodels", "models", "envs", "es", "data", "random", "media", "pool"],

@@ -33,6 +33,7 @@ const COMMANDS: Record<string, readonly [module: string, name: string]> = {
   resume: ["resume.ts", "commandResume"],
   push: ["transfer.ts", "commandPush"],
   pull: ["transfer.ts", "commandPull"],
+  worker: ["worker.ts", "commandWorker"],
   ui: ["ui.ts", "commandUi"],
   report: ["report.ts", "commandReport"],
 };

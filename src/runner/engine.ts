@@ -10,18 +10,17 @@ import { dirname, fromFileUrl, join } from "./path.ts";
 import { explainChange, KEY_VERSION, type KeyComponents, KeyMemo } from "./cache_key.ts";
 import { type Problem, UsageError } from "./errors.ts";
 import { type Experiment, loadExperiment, type StageDef } from "./experiment/mod.ts";
-import { runShell, runTypeScript } from "./executor.ts";
+import {
+  localExecutor,
+  type StageExecutor,
+  type StageInput,
+  type StageJob,
+  stageRefs,
+} from "./stage_executor.ts";
 import { ModuleCatalog } from "./module_catalog.ts";
 import { Semaphore } from "./semaphore.ts";
 import { type ContentHash, FileHashMemo, hashPath } from "./hash.ts";
-import {
-  commandValue,
-  formatValue,
-  parseTemplate,
-  renderTemplate,
-  shellQuote,
-  splitRaw,
-} from "./placeholders.ts";
+import { commandValue, formatValue, parseTemplate, splitRaw } from "./placeholders.ts";
 import { collectEnvironment, type Environment } from "./environment.ts";
 import { type StageResultEntry, Store, writeFileAtomic } from "./store.ts";
 import { recoverStaleRuns, RunFolder } from "./run_folder.ts";
@@ -72,6 +71,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** deno.json that TypeScript stages run with. @default {the ditto project's deno.json} */
   denoConfig?: string;
+  /** Where stages execute (a worker fleet). @default {here, in child processes} */
+  executor?: StageExecutor;
 }
 
 const TRACE = (() => {
@@ -576,6 +577,22 @@ class Engine {
     return this.#folder!.outputPath(upstream.name, upstream.outs[parts.slice(3).join(".")]);
   }
 
+  /** What the executor needs to run a stage: its inputs' paths here and their hashes. */
+  #job(stage: StageDef, key: string): StageJob {
+    const inputs: Record<string, StageInput> = {};
+    for (const ref of stageRefs(stage)) {
+      const parts = ref.split(".");
+      const upstream = stage.upstream?.[parts[1]] ?? parts[1];
+      const content = parts[0] === "stages"
+        ? this.#outputs.get(upstream)?.[parts.slice(3).join(".")]
+        : undefined;
+      inputs[ref] = { path: this.#resolvePath(ref, stage), content };
+    }
+    const code = this.#components.get(stage.name)?.code;
+    const forced = this.#forced.has(stage.name) || undefined;
+    return { stage, key, seed: this.#exp.seed, params: this.#exp.params, code, inputs, forced };
+  }
+
   async #execute(stage: StageDef, report: StageReport, key: string): Promise<void> {
     const observer = this.#options.observer;
     observer?.stageStarted?.(stage.name, report.reason);
@@ -586,60 +603,28 @@ class Engine {
       Deno.mkdirSync(workDir);
       const logFile = join(tmp.dir, "log.txt");
       const metricsFile = join(tmp.dir, "metrics.jsonl");
-      const signal = this.#abort.signal;
+      const executor = this.#options.executor ?? localExecutor;
       let outcome;
-      if (stage.kind === "run") {
-        const command = renderTemplate(parseTemplate(stage.command!), (placeholder) => {
-          const { ref, raw } = splitRaw(placeholder);
-          const root = ref.split(".")[0];
-          if (root === "seed") return String(this.#exp.seed);
-          if (root === "matrix") return commandValue(stage.matrix![ref.split(".")[1]], raw);
-          if (root === "params") {
-            let value: unknown = this.#exp.params;
-            for (const p of ref.split(".").slice(1)) value = (value as Record<string, unknown>)[p];
-            return commandValue(value, raw);
-          }
-          return shellQuote(this.#resolvePath(ref, stage));
-        });
-        outcome = await runShell(command, {
-          cwd: workDir,
+      try {
+        outcome = await executor.execute(this.#job(stage, key), {
+          workDir,
           logFile,
-          env: { DITTO_METRICS: metricsFile, DITTO_STAGE: stage.name },
-          signal,
-        });
-      } else {
-        const inputs: Record<string, string> = {};
-        for (const [name, ref] of Object.entries(stage.inputs)) {
-          inputs[name] = this.#resolvePath(ref, stage);
-        }
-        try {
-          outcome = await runTypeScript({
-            module: stage.module!,
-            name: stage.name,
-            params: stage.params,
-            seed: this.#exp.seed,
-            inputs,
-            deps: stage.deps,
-            workDir,
-            outputs: Object.keys(stage.outs),
-            metricsFile,
-            checkpointDir: this.#store.checkpointDir(key),
-          }, {
-            logFile,
-            denoConfig: this.#denoConfig,
-            signal,
-            hooks: {
-              log: (message) => observer?.stageLog?.(stage.name, message),
-              progress: (state) => {
-                report.progress = state;
-                this.#folder!.stageChanged();
-                observer?.stageProgress?.(stage.name, state);
-              },
+          metricsFile,
+          // Only TypeScript stages keep checkpoints: no empty folder for the others.
+          checkpointDir: stage.kind === "ts" ? this.#store.checkpointDir(key) : "",
+          denoConfig: this.#denoConfig,
+          signal: this.#abort.signal,
+          hooks: {
+            log: (message) => observer?.stageLog?.(stage.name, message),
+            progress: (state) => {
+              report.progress = state;
+              this.#folder!.stageChanged();
+              observer?.stageProgress?.(stage.name, state);
             },
-          });
-        } finally {
-          delete report.progress; // it belongs to the running stage only
-        }
+          },
+        });
+      } finally {
+        delete report.progress; // it belongs to the running stage only
       }
       report.seconds = (performance.now() - t0) / 1000;
       report.facts = outcome.facts;

@@ -186,7 +186,7 @@ export class CodeFingerprinter {
 }
 
 /** `npm:@scope/name@1.2.3/sub/path` -> `npm:@scope/name@1.2.3`. */
-function packageId(specifier: string): string {
+export function packageId(specifier: string): string {
   const scheme = specifier.slice(0, 4);
   const rest = specifier.slice(4).replace(/^\//, "");
   const parts = rest.split("/");

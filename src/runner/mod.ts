@@ -43,3 +43,13 @@ export type { CodeFingerprint } from "./fingerprint.ts";
 export { listRuns, type LoadedRun, loadRun, type RunSummary } from "./runs.ts";
 export { recoverStaleRunsFor } from "./run_folder.ts";
 export type { Environment } from "./environment.ts";
+export {
+  localExecutor,
+  runStageHere,
+  type StageExecutor,
+  type StageInput,
+  type StageJob,
+  stageRefs,
+  type StageRun,
+} from "./stage_executor.ts";
+export type { ExecHooks, ExecOutcome } from "./executor.ts";

@@ -328,11 +328,18 @@ function localResults(store: Store): string[] {
 }
 
 /** Reads a manifest's bytes from wherever they are, verifying them. */
-type ObjectReader = (hash: string) => Promise<Uint8Array>;
+export type ObjectReader = (hash: string) => Promise<Uint8Array>;
 
-/** Every object an output needs, reading manifests through `read`. */
-async function neededObjects(
-  entry: StageResultEntry,
+/**
+ * Every object the given contents need (directory manifests and everything under them),
+ * reading manifests through `read`.
+ *
+ * @param contents Files and directories.
+ * @param read Returns a manifest's verified bytes.
+ * @returns Object hashes, each once.
+ */
+export async function contentObjects(
+  contents: ContentHash[],
   read: ObjectReader,
 ): Promise<string[]> {
   const out = new Set<string>();
@@ -343,7 +350,16 @@ async function neededObjects(
     const manifest = JSON.parse(new TextDecoder().decode(await read(content.hash))) as Manifest;
     for (const child of Object.values(manifest.entries)) await walk(child);
   };
-  for (const content of Object.values(entry.outputs)) await walk(content);
+  for (const content of contents) await walk(content);
+  return [...out];
+}
+
+/** Every object a stage result needs: its outputs', its metrics and its log. */
+async function neededObjects(
+  entry: StageResultEntry,
+  read: ObjectReader,
+): Promise<string[]> {
+  const out = new Set(await contentObjects(Object.values(entry.outputs), read));
   if (entry.metrics) out.add(entry.metrics.hash);
   if (entry.log) out.add(entry.log);
   return [...out];
@@ -357,6 +373,114 @@ async function verified(hash: string, bytes: Uint8Array, where: string): Promise
     );
   }
   return bytes;
+}
+
+/** Object counts of a transfer. */
+export type ObjectCounts = Pick<TransferReport, "objects" | "bytes" | "objectsPresent">;
+
+/** Reads (and verifies) a manifest from the local store. */
+export function localReader(store: Store): ObjectReader {
+  return async (hash) =>
+    verified(hash, await Deno.readFile(store.objectPath(hash)), "the local store");
+}
+
+/**
+ * Sends objects of a store that the remote lacks, each once however often it is asked for.
+ *
+ * @param store The local store.
+ * @param remote The remote.
+ * @param remoteObjects What the remote has (name -> size; updated as objects are sent).
+ * @param counts Counters to add to.
+ * @returns A function sending one object (hashed before it leaves).
+ */
+export function objectSender(
+  store: Store,
+  remote: RemoteBackend,
+  remoteObjects: Map<string, number>,
+  counts: ObjectCounts,
+): (hash: string) => Promise<void> {
+  const sent = new Map<string, Promise<void>>();
+  return (hash: string): Promise<void> => {
+    let p = sent.get(hash);
+    if (!p) {
+      p = (async () => {
+        const local = store.objectPath(hash);
+        // Present means the same name and size: a lost or truncated object is sent again.
+        if (remoteObjects.get(hash) === Deno.statSync(local).size) {
+          counts.objectsPresent++;
+          return;
+        }
+        // Never spread a damaged object: hash it before it leaves (streamed, any size).
+        const { hash: actual, bytes } = await hashFile(local);
+        if (actual !== hash) {
+          throw new Error(
+            `object ${hash.slice(0, 12)} in the local store is corrupt (run \`store verify\`)`,
+          );
+        }
+        await remote.putFile(objectPath(hash), local, bytes);
+        remoteObjects.set(hash, bytes);
+        counts.objects++;
+        counts.bytes += bytes;
+      })();
+      sent.set(hash, p);
+    }
+    return p;
+  };
+}
+
+/**
+ * Fetches objects the store lacks from the remote, each once: downloaded into `tmpDir`,
+ * hashed, then renamed into the store.
+ *
+ * @param store The local store.
+ * @param remote The remote.
+ * @param tmpDir A temp folder of this process inside the store.
+ * @param counts Counters to add to.
+ * @returns A function fetching one object.
+ */
+export function objectFetcher(
+  store: Store,
+  remote: RemoteBackend,
+  tmpDir: string,
+  counts: ObjectCounts,
+): (hash: string) => Promise<void> {
+  const fetched = new Map<string, Promise<void>>();
+  const hasLocal = (hash: string) => {
+    try {
+      return Deno.statSync(store.objectPath(hash)).isFile;
+    } catch {
+      return false;
+    }
+  };
+  return (hash: string): Promise<void> => {
+    let p = fetched.get(hash);
+    if (!p) {
+      p = (async () => {
+        if (hasLocal(hash)) {
+          counts.objectsPresent++;
+          return;
+        }
+        const dest = join(tmpDir, `${hash}.${crypto.randomUUID().slice(0, 8)}`);
+        if (!(await remote.getFile(objectPath(hash), dest))) {
+          throw new Error(`object ${hash.slice(0, 12)} is missing on the remote`);
+        }
+        const { hash: actual, bytes } = await hashFile(dest);
+        if (actual !== hash) {
+          Deno.removeSync(dest);
+          throw new Error(
+            `object ${hash.slice(0, 12)} in ${remote.description} is corrupt (hashes to ${
+              actual.slice(0, 12)
+            })`,
+          );
+        }
+        store.adoptFile(dest, hash);
+        counts.objects++;
+        counts.bytes += bytes;
+      })();
+      fetched.set(hash, p);
+    }
+    return p;
+  };
 }
 
 /** Options of {@linkcode push} and {@linkcode pull}. */
@@ -399,35 +523,8 @@ export async function push(
     remote.list("results"),
   ]);
   const keys = options.keys ?? localResults(store);
-  const sent = new Map<string, Promise<void>>();
-  const readLocal: ObjectReader = async (hash) =>
-    verified(hash, await Deno.readFile(store.objectPath(hash)), "the local store");
-  const sendObject = (hash: string): Promise<void> => {
-    let p = sent.get(hash);
-    if (!p) {
-      p = (async () => {
-        const local = store.objectPath(hash);
-        // Present means the same name and size: a lost or truncated object is sent again.
-        if (remoteObjects.get(hash) === Deno.statSync(local).size) {
-          report.objectsPresent++;
-          return;
-        }
-        // Never spread a damaged object: hash it before it leaves (streamed, any size).
-        const { hash: actual, bytes } = await hashFile(local);
-        if (actual !== hash) {
-          throw new Error(
-            `object ${hash.slice(0, 12)} in the local store is corrupt (run \`store verify\`)`,
-          );
-        }
-        await remote.putFile(objectPath(hash), local, bytes);
-        remoteObjects.set(hash, bytes);
-        report.objects++;
-        report.bytes += bytes;
-      })();
-      sent.set(hash, p);
-    }
-    return p;
-  };
+  const readLocal = localReader(store);
+  const sendObject = objectSender(store, remote, remoteObjects, report);
   await pool(keys, PARALLEL, async (key) => {
     const present = remoteResults.has(`${key}.json`);
     const entry = store.readResult(key);
@@ -495,44 +592,7 @@ export async function pull(
     .filter((k): k is string => k !== undefined && (!options.keys || options.keys.includes(k)))
     .sort();
   const tmp = store.makeTempDir();
-  const fetched = new Map<string, Promise<void>>();
-  const hasLocal = (hash: string) => {
-    try {
-      return Deno.statSync(store.objectPath(hash)).isFile;
-    } catch {
-      return false;
-    }
-  };
-  const fetchObject = (hash: string): Promise<void> => {
-    let p = fetched.get(hash);
-    if (!p) {
-      p = (async () => {
-        if (hasLocal(hash)) {
-          report.objectsPresent++;
-          return;
-        }
-        // Downloaded into this process's temp folder, hashed, then renamed into the store.
-        const dest = join(tmp.dir, `${hash}.${crypto.randomUUID().slice(0, 8)}`);
-        if (!(await remote.getFile(objectPath(hash), dest))) {
-          throw new Error(`object ${hash.slice(0, 12)} is missing on the remote`);
-        }
-        const { hash: actual, bytes } = await hashFile(dest);
-        if (actual !== hash) {
-          Deno.removeSync(dest);
-          throw new Error(
-            `object ${hash.slice(0, 12)} in ${remote.description} is corrupt (hashes to ${
-              actual.slice(0, 12)
-            })`,
-          );
-        }
-        store.adoptFile(dest, hash);
-        report.objects++;
-        report.bytes += bytes;
-      })();
-      fetched.set(hash, p);
-    }
-    return p;
-  };
+  const fetchObject = objectFetcher(store, remote, tmp.dir, report);
   // Manifests are fetched (and stored, verified) before their children are listed.
   const readObject: ObjectReader = async (hash) => {
     await fetchObject(hash);
