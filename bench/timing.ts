@@ -6,9 +6,17 @@
  */
 import process from "node:process";
 
-/** Prints one `{"name","value","unit"}` line (6 significant digits) to stdout. */
-export function emit(name: string, value: number, unit: string): void {
-  console.log(JSON.stringify({ name, value: Number(value.toPrecision(6)), unit }));
+/**
+ * Prints one `{"name","value","unit"}` line (6 significant digits) to stdout, with `extra`
+ * fields after them (such as `flops_per_unit`, which bench/main.ts turns into GFLOP/s).
+ */
+export function emit(
+  name: string,
+  value: number,
+  unit: string,
+  extra: Record<string, unknown> = {},
+): void {
+  console.log(JSON.stringify({ name, value: Number(value.toPrecision(6)), unit, ...extra }));
 }
 
 /** CPU seconds (user + system) this process has used so far. */
