@@ -20,6 +20,7 @@ import { CarRacing } from "../src/envs/car_racing/mod.ts";
 import { initBackend } from "../src/models/backend/mod.ts";
 import { ConvVAE, framesToTensor } from "../src/models/vae.ts";
 import { encodeFrames } from "../src/models/vae_encode.ts";
+import { vaeFlops } from "../src/models/flops.ts";
 import { MdnRnn } from "../src/models/mdn_rnn.ts";
 import { ControllerDriver } from "../src/worldmodels/agent.ts";
 import { mixSeed, Random } from "../src/random/mod.ts";
@@ -67,8 +68,9 @@ try {
   const enc = await timed(() => {
     for (let i = 0; i < calls; i++) encodeFrames(vae, frames, SLOTS);
   });
-  emit("encoder_images_per_s", (calls * SLOTS) / enc.wall, "images/s");
-  emit("encoder_images_per_cpu_s", (calls * SLOTS) / enc.cpu, "images/cpu-s");
+  const kernel = { flops_per_unit: vaeFlops(vae).encode, threads: 1 };
+  emit("encoder_images_per_s", (calls * SLOTS) / enc.wall, "images/s", kernel);
+  emit("encoder_images_per_cpu_s", (calls * SLOTS) / enc.cpu, "images/cpu-s", kernel);
   tf.tidy(() => vae.encode(framesToTensor(frames, SLOTS)).mu.dataSync());
   const encTfjs = await timed(() => {
     for (let i = 0; i < calls; i++) {
@@ -79,7 +81,7 @@ try {
       });
     }
   });
-  emit("encoder_tfjs_images_per_cpu_s", (calls * SLOTS) / encTfjs.cpu, "images/cpu-s");
+  emit("encoder_tfjs_images_per_cpu_s", (calls * SLOTS) / encTfjs.cpu, "images/cpu-s", kernel);
   vae.dispose();
 
   for (const inputs of ["z", "zh"] as const) {

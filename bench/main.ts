@@ -5,9 +5,15 @@
  * lines with names prefixed `torch_`, so model benchmarks have their anchor in the same run, and
  * ends with `ratio_<name>` lines (ours / PyTorch, unit "x") for the pairs it has measured.
  *
+ * Kernel figures (lines with a `flops_per_unit` field: FLOPs per image or timestep, from
+ * src/models/flops.ts) are also printed as `<name>_gflops` (GFLOP/s) and `<name>_of_peak`: that
+ * over `simd_peak_gflops` (bench/simd_bench.ts, always run) times the figure's threads (its
+ * `threads` or `workers` field, else 1); the PyTorch anchors of {@linkcode RATIOS} likewise, at
+ * their pair's FLOPs and one thread.
+ *
  * ```sh
  * deno task bench              # everything
- * deno task bench runner       # only bench files whose name contains "runner" (+ torch anchor)
+ * deno task bench runner       # only bench files whose name contains "runner" (+ torch, peak)
  * deno task bench --no-torch   # skip the PyTorch reference
  * ```
  *
@@ -25,6 +31,12 @@ const encoder = new TextEncoder();
 
 /** Every value printed so far, by name: the ratios at the end are computed from these. */
 const values = new Map<string, number>();
+
+/** FLOPs per unit and threads of each kernel figure printed so far, by name. */
+const kernels = new Map<string, { flops: number; threads: number }>();
+
+/** The bench file measuring `simd_peak_gflops`, run whatever the filter. */
+const PEAK_BENCH = "simd_bench.ts";
 
 function emit(line: string): void {
   Deno.stdout.writeSync(encoder.encode(line + "\n"));
@@ -54,6 +66,33 @@ function emitRatios(): void {
       anchor,
     }));
   }
+}
+
+/** `<name>_gflops` and `<name>_of_peak` for every kernel figure (and its PyTorch anchor). */
+function emitKernelFigures(): void {
+  const rows = new Map(kernels);
+  for (const [ours, anchor] of RATIOS) {
+    const kernel = kernels.get(ours);
+    if (kernel && values.has(anchor)) rows.set(anchor, { flops: kernel.flops, threads: 1 });
+  }
+  const peak = values.get("simd_peak_gflops");
+  for (const [name, { flops, threads }] of rows) {
+    const gflops = (values.get(name) ?? 0) * flops / 1e9;
+    emit(JSON.stringify({ name: `${name}_gflops`, value: round(gflops, 4), unit: "GFLOP/s" }));
+    if (!peak) continue;
+    emit(JSON.stringify({
+      name: `${name}_of_peak`,
+      value: round(gflops / (peak * threads), 3),
+      unit: "fraction",
+      peak_gflops: round(peak * threads, 4),
+      threads,
+    }));
+  }
+}
+
+/** `x` to `digits` significant digits. */
+function round(x: number, digits: number): number {
+  return Number(x.toPrecision(digits));
 }
 
 function note(message: string): void {
@@ -89,6 +128,10 @@ async function forward(
       if (row && typeof row === "object" && typeof row.name === "string") {
         row.name = rename(row.name);
         if (typeof row.value === "number") values.set(row.name, row.value);
+        if (typeof row.flops_per_unit === "number") {
+          const threads = row.threads ?? row.workers ?? 1;
+          kernels.set(row.name, { flops: row.flops_per_unit, threads });
+        }
         emit(JSON.stringify(row));
         return;
       }
@@ -117,7 +160,7 @@ async function main(args: string[]): Promise<number> {
   const files = [...Deno.readDirSync(BENCH_DIR)]
     .map((e) => e.name)
     .filter((n) => n.endsWith("_bench.ts"))
-    .filter((n) => !filter || n.includes(filter))
+    .filter((n) => !filter || n.includes(filter) || n === PEAK_BENCH)
     .sort();
   let ok = true;
   for (const file of files) {
@@ -132,7 +175,10 @@ async function main(args: string[]): Promise<number> {
       ok = false;
     }
   }
-  if (noTorch) return ok ? 0 : 1;
+  if (noTorch) {
+    emitKernelFigures();
+    return ok ? 0 : 1;
+  }
   let haveScript = false;
   try {
     haveScript = Deno.statSync(TORCH_REFERENCE).isFile;
@@ -151,6 +197,7 @@ async function main(args: string[]): Promise<number> {
     }
     emitRatios();
   }
+  emitKernelFigures();
   return ok ? 0 : 1;
 }
 

@@ -17,6 +17,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { initBackend } from "../src/models/backend/mod.ts";
 import { MdnRnn } from "../src/models/mdn_rnn.ts";
+import { mdnRnnFlops } from "../src/models/flops.ts";
 import { createRng } from "../src/random/mod.ts";
 
 const { values } = parseArgs({
@@ -65,7 +66,14 @@ for (const m of models) await m.close();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rate = (ms: number) => Math.round((B * T) / (ms / 1000));
-const meta = { batch: B, seq: T, backend: backend.name, iters };
+// FLOPs per timestep, which bench/main.ts turns into GFLOP/s and a fraction of the SIMD peak.
+const meta = {
+  batch: B,
+  seq: T,
+  backend: backend.name,
+  iters,
+  flops_per_unit: mdnRnnFlops(models[0]).train,
+};
 let best = { value: 0, threads: 1 };
 threads.forEach((n, j) => {
   const value = rate(median(times[j]));

@@ -22,6 +22,7 @@ import { encoderEngine, encoderWeights } from "../src/models/vae_encode.ts";
 import { ParallelEncoder } from "../src/models/vae_encoder_engine.ts";
 import { ParallelVAETrainer } from "../src/models/vae_parallel.ts";
 import { VaeTrainer } from "../src/models/vae_engine/mod.ts";
+import { vaeFlops } from "../src/models/flops.ts";
 
 const BATCH = 100;
 
@@ -42,6 +43,9 @@ function emit(name: string, value: number, unit: string, extra: Record<string, u
 const info = await initBackend({ backend: "wasm" });
 console.error(`[vae bench] backend ${JSON.stringify(info)}`);
 const vae = new ConvVAE({ seed: 0 });
+// FLOPs per image, which bench/main.ts turns into GFLOP/s and a fraction of the SIMD peak.
+const flops = vaeFlops(vae);
+const train = { flops_per_unit: flops.train }, encode = { flops_per_unit: flops.encode };
 const x = tf.randomUniform([BATCH, 64, 64, 3], 0, 1, "float32", 1) as tf.Tensor4D;
 
 vae.trainStep(x); // warm-up: operator creation, heap growth
@@ -53,7 +57,11 @@ for (let i = 0; i < option("steps", 5); i++) {
 }
 const trainRate = BATCH / (median(trainTimes) / 1000);
 console.error(`[vae bench] train step ms: ${trainTimes.map((t) => t.toFixed(0)).join(" ")}`);
-emit("vae_train_images_per_s", trainRate, "images/s", { batch: BATCH, backend: info.name });
+emit("vae_train_images_per_s", trainRate, "images/s", {
+  batch: BATCH,
+  backend: info.name,
+  ...train,
+});
 
 /** Median images/s of SIMD-engine training steps with `workers` threads. */
 async function simdTrainRate(workers: number): Promise<number> {
@@ -111,6 +119,7 @@ console.error(`[vae bench] encode ms: ${engineTimes.map((t) => t.toFixed(1)).joi
 emit("vae_encode_images_per_s", BATCH / (median(engineTimes) / 1000), "images/s", {
   batch: BATCH,
   engine: "EncoderEngine (wasm simd)",
+  ...encode,
 });
 
 const encodeOnce = async () => {
@@ -129,7 +138,11 @@ for (let i = 0; i < option("encodes", 10); i++) {
 }
 const encodeRate = BATCH / (median(encodeTimes) / 1000);
 console.error(`[vae bench] tfjs encode ms: ${encodeTimes.map((t) => t.toFixed(1)).join(" ")}`);
-emit("vae_encode_tfjs_images_per_s", encodeRate, "images/s", { batch: BATCH, backend: info.name });
+emit("vae_encode_tfjs_images_per_s", encodeRate, "images/s", {
+  batch: BATCH,
+  backend: info.name,
+  ...encode,
+});
 
 if (!Deno.args.includes("--no-parallel")) {
   const trainer = await ParallelVAETrainer.create(vae, { workers: 2 });
@@ -156,12 +169,14 @@ if (!Deno.args.includes("--no-parallel")) {
     batch: BATCH,
     engine: "EncoderEngine (wasm simd)",
     workers: 2,
+    ...encode,
   });
   console.error(`[vae bench] 2-thread train step ms: ${times.map((t) => t.toFixed(0)).join(" ")}`);
   emit("vae_train_2workers_images_per_s", BATCH / (median(times) / 1000), "images/s", {
     batch: BATCH,
     backend: info.name,
     workers: 2,
+    ...train,
   });
 }
 

@@ -36,7 +36,12 @@ import {
   type MixtureParams,
 } from "./mdn_rnn_engine/mod.ts";
 import { fileHandler } from "./backend/layers_io.ts";
-import { type MdnRnnLosses, tfjsGradients, WEIGHT_NAMES } from "./mdn_rnn_tfjs.ts";
+import {
+  type MdnRnnLosses,
+  tfjsGradients,
+  tfjsGradientsAsync,
+  WEIGHT_NAMES,
+} from "./mdn_rnn_tfjs.ts";
 import { dropoutMask } from "./mdn_rnn_sample.ts";
 import { WorkerPool } from "../pool/mod.ts";
 
@@ -430,7 +435,18 @@ export class MdnRnn {
     seqs: MdnRnnSequences,
   ): Promise<MdnRnnLosses & { grads: MdnRnnWeights }> {
     const shards = Math.min(this.workerCount, seqs.batch);
-    if (this.engineKind !== "simd" || shards <= 1) return this.computeGradients(seqs);
+    if (this.engineKind === "tfjs") {
+      // Read asynchronously: the webgpu backend cannot read a tensor synchronously.
+      const batch = this.transitions(seqs);
+      return await tfjsGradientsAsync(
+        this.weights,
+        this.weightShapes(),
+        this.dims,
+        this.inputSize,
+        batch,
+      );
+    }
+    if (shards <= 1) return this.computeGradients(seqs);
     const batch = this.transitions(seqs);
     const { batch: B, seq: T } = batch;
     const I = this.inputSize, Z = this.config.zSize, H = this.config.hidden;

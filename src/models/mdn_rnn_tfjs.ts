@@ -41,7 +41,8 @@ export const WEIGHT_NAMES = [
 
 /**
  * Loss and gradients of a batch through tfjs autodiff: the mixture NLL, and the reward (bit or
- * regression) and done terms that `dims` enables.
+ * regression) and done terms that `dims` enables. Reads the tensors synchronously, which the
+ * `webgpu` backend cannot do: there, use {@linkcode tfjsGradientsAsync}.
  *
  * @param weights Current weights.
  * @param shapes Each weight's shape.
@@ -57,10 +58,58 @@ export function tfjsGradients(
   inputSize: number,
   batch: MdnRnnBatch,
 ): MdnRnnLosses & { grads: MdnRnnWeights } {
+  const tensors = lossAndGrads(weights, shapes, dims, inputSize, batch);
+  try {
+    return readResult(tensors.map((t) => t?.dataSync() as Float32Array | undefined));
+  } finally {
+    tf.dispose(tensors.filter((t) => t !== undefined));
+  }
+}
+
+/** {@linkcode tfjsGradients}, reading the tensors asynchronously (any backend, `webgpu` too). */
+export async function tfjsGradientsAsync(
+  weights: MdnRnnWeights,
+  shapes: Record<keyof MdnRnnWeights, number[]>,
+  dims: MdnRnnDims,
+  inputSize: number,
+  batch: MdnRnnBatch,
+): Promise<MdnRnnLosses & { grads: MdnRnnWeights }> {
+  const tensors = lossAndGrads(weights, shapes, dims, inputSize, batch);
+  try {
+    const arrays = await Promise.all(tensors.map((t) => t?.data() as Promise<Float32Array>));
+    return readResult(arrays);
+  } finally {
+    tf.dispose(tensors.filter((t) => t !== undefined));
+  }
+}
+
+/** The values of {@linkcode lossAndGrads}'s tensors, in its order, as the result. */
+function readResult(
+  arrays: (Float32Array | undefined)[],
+): MdnRnnLosses & { grads: MdnRnnWeights } {
+  const grads = Object.fromEntries(
+    WEIGHT_NAMES.map((k, i) => [k, arrays[i]!]),
+  ) as unknown as MdnRnnWeights;
+  const read = (i: number) => arrays[WEIGHT_NAMES.length + i]?.[0] ?? 0;
+  return { loss: read(0), nll: read(1), bce: read(2), mse: read(3), doneBce: read(4), grads };
+}
+
+/**
+ * The tensors of a training step: the gradient of each weight (order of
+ * {@linkcode WEIGHT_NAMES}), then the loss, nll, bce, mse and done terms (undefined where the
+ * head is off). The caller disposes them.
+ */
+function lossAndGrads(
+  weights: MdnRnnWeights,
+  shapes: Record<keyof MdnRnnWeights, number[]>,
+  dims: MdnRnnDims,
+  inputSize: number,
+  batch: MdnRnnBatch,
+): (tf.Tensor | undefined)[] {
   const { zSize: Z, mixtures: K, hidden: H, rewardHead } = dims;
   const { batch: B, seq: T } = batch;
   const col = extraColumns(dims);
-  let result: MdnRnnLosses & { grads: MdnRnnWeights } | undefined;
+  let result: (tf.Tensor | undefined)[] = [];
   tf.tidy(() => {
     const x = tf.tensor3d(batch.input, [B, T, inputSize]);
     const zt = tf.tensor3d(batch.targetZ, [B * T, Z, 1]);
@@ -117,19 +166,8 @@ export function tfjsGradients(
       return total;
     };
     const { value, grads } = tf.valueAndGrads(f)(ws);
-    const out = Object.fromEntries(
-      WEIGHT_NAMES.map((k, i) => [k, grads[i].dataSync() as Float32Array]),
-    ) as unknown as MdnRnnWeights;
-    const read = (v: tf.Scalar | undefined) => v ? v.dataSync()[0] : 0;
-    result = {
-      loss: value.dataSync()[0],
-      nll: nllT!.dataSync()[0],
-      bce: read(bceT),
-      mse: read(mseT),
-      doneBce: read(doneT),
-      grads: out,
-    };
-    for (const v of [nllT, bceT, mseT, doneT]) v?.dispose();
+    // Kept past the tidy; nllT and the others are kept already.
+    result = [...grads, value, nllT, bceT, mseT, doneT].map((t) => t && tf.keep(t));
   });
-  return result!;
+  return result;
 }

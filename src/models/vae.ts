@@ -220,6 +220,32 @@ export class ConvVAE {
 
   /** One Adam step on a batch of frames (floats in [0, 1], [batch, 64, 64, 3]). */
   trainStep(x: tf.Tensor4D): VAELosses {
+    const terms = this.#minimizeStep(x);
+    const values = {
+      loss: terms[0].dataSync()[0],
+      reconstruction: terms[1].dataSync()[0],
+      kl: terms[2].dataSync()[0],
+    };
+    tf.dispose(terms);
+    return values;
+  }
+
+  /**
+   * {@linkcode trainStep}, reading the losses asynchronously: the same step on any backend, and
+   * the one that works on `webgpu` (which cannot read a tensor synchronously).
+   */
+  async trainStepAsync(x: tf.Tensor4D): Promise<VAELosses> {
+    const terms = this.#minimizeStep(x);
+    try {
+      const [loss, reconstruction, kl] = await Promise.all(terms.map((t) => t.data()));
+      return { loss: loss[0], reconstruction: reconstruction[0], kl: kl[0] };
+    } finally {
+      tf.dispose(terms);
+    }
+  }
+
+  /** The Adam step of {@linkcode trainStep}; returns the loss, reconstruction and KL scalars. */
+  #minimizeStep(x: tf.Tensor4D): tf.Scalar[] {
     checkFrames(x, "train VAE");
     const batch = x.shape[0];
     // A fresh, seeded draw per step keeps runs reproducible.
@@ -238,13 +264,7 @@ export class ConvVAE {
     ) as tf.Scalar;
     eps.dispose();
     this.#step++;
-    const values = {
-      loss: loss.dataSync()[0],
-      reconstruction: rec!.dataSync()[0],
-      kl: kl!.dataSync()[0],
-    };
-    tf.dispose([loss, rec!, kl!]);
-    return values;
+    return [loss, rec!, kl!];
   }
 
   /** The reparameterisation noise of the next training step, [batch, zSize] (seeded by step). */
@@ -258,6 +278,32 @@ export class ConvVAE {
    * computes these in Workers).
    */
   gradients(x: tf.Tensor4D, eps: tf.Tensor2D): { grads: tf.Tensor[]; losses: VAELosses } {
+    const { grads, terms } = this.#gradientTensors(x, eps);
+    const losses = {
+      loss: terms[0].dataSync()[0],
+      reconstruction: terms[1].dataSync()[0],
+      kl: terms[2].dataSync()[0],
+    };
+    tf.dispose(terms);
+    return { grads, losses };
+  }
+
+  /** {@linkcode gradients}, reading the losses asynchronously (the way that works on `webgpu`). */
+  async gradientsAsync(
+    x: tf.Tensor4D,
+    eps: tf.Tensor2D,
+  ): Promise<{ grads: tf.Tensor[]; losses: VAELosses }> {
+    const { grads, terms } = this.#gradientTensors(x, eps);
+    try {
+      const [loss, reconstruction, kl] = await Promise.all(terms.map((t) => t.data()));
+      return { grads, losses: { loss: loss[0], reconstruction: reconstruction[0], kl: kl[0] } };
+    } finally {
+      tf.dispose(terms);
+    }
+  }
+
+  /** The gradients of {@linkcode gradients}, and the loss, reconstruction and KL scalars. */
+  #gradientTensors(x: tf.Tensor4D, eps: tf.Tensor2D): { grads: tf.Tensor[]; terms: tf.Scalar[] } {
     checkFrames(x, "compute VAE gradients");
     const variables = this.#trainableVariables();
     let rec: tf.Scalar | undefined;
@@ -268,13 +314,7 @@ export class ConvVAE {
       kl = tf.keep(terms.kl);
       return terms.loss;
     }, variables);
-    const losses = {
-      loss: value.dataSync()[0],
-      reconstruction: rec!.dataSync()[0],
-      kl: kl!.dataSync()[0],
-    };
-    tf.dispose([value, rec!, kl!]);
-    return { grads: variables.map((v) => grads[v.name]), losses };
+    return { grads: variables.map((v) => grads[v.name]), terms: [value, rec!, kl!] };
   }
 
   /** One Adam step with given gradients (order of {@linkcode ConvVAE.trainableWeights}). */

@@ -104,6 +104,15 @@ export class TfAdam {
     return { weights: read(this.variables), m: read(this.#m), v: read(this.#v) };
   }
 
+  /** {@linkcode readState}, reading asynchronously (the way that works on `webgpu`). */
+  async readStateAsync(): Promise<
+    { weights: Float32Array[]; m: Float32Array[]; v: Float32Array[] }
+  > {
+    const read = (xs: readonly tf.Variable[]) =>
+      Promise.all(xs.map((x) => x.data() as Promise<Float32Array>));
+    return { weights: await read(this.variables), m: await read(this.#m), v: await read(this.#v) };
+  }
+
   /** Restores what {@linkcode TfAdam.readState} returned, and the step count. */
   restore(state: { weights: Float32Array[]; m: Float32Array[]; v: Float32Array[] }, step: number) {
     const n = this.variables.length;

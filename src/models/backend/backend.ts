@@ -1,7 +1,7 @@
 /**
  * Chooses, initialises and describes the TensorFlow.js backend.
  *
- * Three backends are supported:
+ * Four backends are supported:
  * - `wasm` (default): the XNNPACK-based WebAssembly backend, with this project's fast
  *   convolution-gradient kernels registered on top (see `wasm_kernels.ts`).
  * - `cpu`: the plain JavaScript backend (slow; the numerical reference in tests).
@@ -9,11 +9,17 @@
  *   These packages are not dependencies of ditto: their install downloads libtensorflow, so the
  *   user opts in (see {@linkcode TENSORFLOW_INSTALL_HELP}). They are loaded by dynamic import only
  *   when asked for.
+ * - `webgpu`: `@tensorflow/tfjs-backend-webgpu` on Deno's WebGPU (`navigator.gpu`), loaded only
+ *   when asked for (imported, it would outrank `wasm` as tfjs's default). It needs an adapter:
+ *   a GPU, or a software one such as Mesa's llvmpipe; {@linkcode BackendInfo.adapter} says
+ *   which. It cannot read tensors synchronously (`dataSync` needs a canvas Deno does not
+ *   have), so callers read with `await tensor.data()` (e.g. `ConvVAE.trainStepAsync`).
  *
  * Works the same in the main thread and inside Deno Workers.
  *
  * @module
  */
+import { createRequire } from "node:module";
 import * as tf from "@tensorflow/tfjs-core";
 // The union package registers the gradient functions (tfjs-core alone does not).
 import "@tensorflow/tfjs";
@@ -22,7 +28,13 @@ import "@tensorflow/tfjs-backend-wasm";
 import { registerWasmKernels } from "./wasm_kernels.ts";
 
 /** The backends ditto can run on. */
-export const BACKEND_NAMES = ["wasm", "cpu", "tensorflow"] as const;
+export const BACKEND_NAMES = ["wasm", "cpu", "tensorflow", "webgpu"] as const;
+
+/**
+ * The backends that can read a tensor synchronously (`dataSync`), all but `webgpu`: what the
+ * stages that read synchronously (the encoder engine's weights, the driver) accept.
+ */
+export const SYNC_BACKEND_NAMES = ["wasm", "cpu", "tensorflow"] as const;
 
 /** One of {@linkcode BACKEND_NAMES}. */
 export type BackendName = typeof BACKEND_NAMES[number];
@@ -48,6 +60,22 @@ export interface BackendInfo {
   threads: number | null;
   /** Whether ditto's fast wasm convolution-gradient kernels are registered. */
   fastKernels: boolean;
+  /** The WebGPU adapter in use (only for `webgpu`). */
+  adapter?: WebGpuAdapterInfo;
+}
+
+/** What Deno's WebGPU says of an adapter (`GPUAdapter.info`), recorded in run.json. */
+export interface WebGpuAdapterInfo {
+  /** Vendor (a name, or the PCI vendor id as a string). */
+  vendor: string;
+  /** Architecture family; may be empty. */
+  architecture: string;
+  /** Device (a name, or the PCI device id as a string). */
+  device: string;
+  /** Human-readable description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
+  description: string;
+  /** Whether it is a fallback (software) adapter, as the implementation reports it. */
+  isFallbackAdapter: boolean;
 }
 
 /** Options of {@linkcode initBackend}. */
@@ -141,6 +169,28 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
       fastKernels: false,
     };
   }
+  if (name === "webgpu") {
+    const adapter = await webGpuAdapter();
+    // The package registers the backend when imported; only then, so it cannot become the
+    // default of runs that did not ask for it.
+    await import("@tensorflow/tfjs-backend-webgpu");
+    await setBackendOrThrow("webgpu");
+    // The package exports no version; its package.json has it.
+    const { version } = createRequire(import.meta.url)(
+      "@tensorflow/tfjs-backend-webgpu/package.json",
+    ) as { version: string };
+    return {
+      name,
+      tfjsBackend: "webgpu",
+      package: "@tensorflow/tfjs-backend-webgpu",
+      version,
+      tfjsCoreVersion: tf.version_core,
+      simd: false,
+      threads: null,
+      fastKernels: false,
+      adapter,
+    };
+  }
   const loaded = await importTensorflowNode();
   await setBackendOrThrow("tensorflow");
   return {
@@ -152,6 +202,40 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     simd: false,
     threads: null,
     fastKernels: false,
+  };
+}
+
+/**
+ * The WebGPU adapter tfjs will get (the default one, as `requestAdapter()` gives it), described;
+ * throws {@linkcode BackendUnavailableError} when this Deno has no WebGPU or no adapter.
+ *
+ * @example
+ * ```ts ignore
+ * import { webGpuAdapter } from "./backend.ts";
+ * console.log((await webGpuAdapter()).description); // e.g. "llvmpipe (LLVM 15.0.6, 256 bits)"
+ * ```
+ */
+export async function webGpuAdapter(): Promise<WebGpuAdapterInfo> {
+  const gpu = (navigator as { gpu?: GPU }).gpu;
+  if (gpu === undefined) {
+    throw new BackendUnavailableError(
+      "Cannot use the 'webgpu' backend: this Deno has no WebGPU (navigator.gpu is undefined)",
+    );
+  }
+  const adapter = await gpu.requestAdapter();
+  if (adapter === null) {
+    throw new BackendUnavailableError(
+      "Cannot use the 'webgpu' backend: navigator.gpu.requestAdapter() found no adapter " +
+        "(no GPU, and no software adapter such as Mesa's llvmpipe)",
+    );
+  }
+  const info = adapter.info;
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter),
   };
 }
 

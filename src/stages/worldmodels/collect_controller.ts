@@ -26,7 +26,7 @@
 
 import { mixSeed } from "../../random/mod.ts";
 import { type Episode, RolloutWriter } from "../../data/rollouts.ts";
-import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
+import { type BackendName, SYNC_BACKEND_NAMES } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import {
   ControllerDriver,
@@ -218,7 +218,7 @@ export default defineStage<CollectControllerParams>({
     backend: {
       type: "string",
       default: "wasm",
-      enum: BACKEND_NAMES,
+      enum: SYNC_BACKEND_NAMES,
       description: "TensorFlow.js backend running the models",
     },
   },

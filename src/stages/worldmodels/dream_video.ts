@@ -26,7 +26,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import type { SeriesIndex } from "../../data/series.ts";
-import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
+import { type BackendName, SYNC_BACKEND_NAMES } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import { DREAM_REWARDS, DreamEnv, type DreamReward } from "../../worldmodels/dream_env.ts";
 import { ControllerDriver } from "../../worldmodels/agent.ts";
@@ -215,7 +215,7 @@ export default defineStage<DreamVideoParams>({
     backend: {
       type: "string",
       default: "wasm",
-      enum: BACKEND_NAMES,
+      enum: SYNC_BACKEND_NAMES,
       description: "TensorFlow.js backend of the VAE",
     },
   },

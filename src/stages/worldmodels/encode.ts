@@ -21,7 +21,7 @@
 
 import { RolloutReader } from "../../data/rollouts.ts";
 import { SeriesWriter } from "../../data/series.ts";
-import { BACKEND_NAMES, type BackendName, initBackend } from "../../models/backend/mod.ts";
+import { type BackendName, initBackend, SYNC_BACKEND_NAMES } from "../../models/backend/mod.ts";
 import { ConvVAE } from "../../models/vae.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import { encodeFrames, EncoderPool, type EpisodeLatents } from "../../worldmodels/encode_pool.ts";
@@ -141,7 +141,7 @@ export default defineStage<EncodeParams>({
     backend: {
       type: "string",
       default: "wasm",
-      enum: BACKEND_NAMES,
+      enum: SYNC_BACKEND_NAMES,
       description: "TensorFlow.js backend: wasm, cpu, or tensorflow (needs tfjs-node)",
     },
     workers: {

@@ -24,7 +24,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
+import { type BackendName, SYNC_BACKEND_NAMES } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import {
   ControllerDriver,
@@ -228,7 +228,7 @@ export default defineStage<EvaluateParams>({
     backend: {
       type: "string",
       default: "wasm",
-      enum: BACKEND_NAMES,
+      enum: SYNC_BACKEND_NAMES,
       description: "TensorFlow.js backend running the VAE encoder",
     },
   },

@@ -34,7 +34,7 @@
 
 import { CmaEs, type CmaEsState, type CovarianceModel } from "../../es/mod.ts";
 import { mixSeed } from "../../random/mod.ts";
-import { BACKEND_NAMES, type BackendName } from "../../models/backend/mod.ts";
+import { type BackendName, SYNC_BACKEND_NAMES } from "../../models/backend/mod.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
 import {
   CONTROLLER_INPUTS,
@@ -529,7 +529,7 @@ export default defineStage<TrainControllerParams>({
     backend: {
       type: "string",
       default: "wasm",
-      enum: BACKEND_NAMES,
+      enum: SYNC_BACKEND_NAMES,
       description: "TensorFlow.js backend running the VAE encoder in each worker",
     },
   },

@@ -148,7 +148,7 @@ async function writeGrid(vae: ConvVAE, reader: RolloutReader, dir: string): Prom
   const originals = await reader.readFramesAt(rows);
   const x = framesToTensor(originals, rows.length);
   const y = vae.reconstruct(x);
-  const floats = y.dataSync();
+  const floats = await y.data();
   tf.dispose([x, y]);
   const recon = new Uint8Array(floats.length);
   for (let i = 0; i < floats.length; i++) {
@@ -166,6 +166,12 @@ async function writeGrid(vae: ConvVAE, reader: RolloutReader, dir: string): Prom
 /** Trains the VAE: the body of the stage, usable with any {@linkcode StageContext}. */
 export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void> {
   const p = ctx.params;
+  if (p.backend === "webgpu" && p.workers > 1) {
+    // The Workers share the gradients through synchronous reads, which webgpu cannot do.
+    throw new RangeError(
+      `Cannot train the VAE: backend webgpu runs on one thread (workers: 1), got workers ${p.workers}`,
+    );
+  }
   const backend = await initBackend({ backend: p.backend });
   const reader = await RolloutReader.open(ctx.inputs.rollouts);
   const vae = new ConvVAE({
@@ -230,7 +236,8 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
     }
 
     const saveCheckpoint = async () => {
-      const state = optimizer.readState();
+      // tfjs's state is read asynchronously: WebGPU cannot read tensors synchronously.
+      const state = simd !== undefined ? simd.readState() : await adam!.readStateAsync();
       const header: CheckpointHeader = {
         step,
         epoch,
@@ -279,7 +286,7 @@ export async function trainVae(ctx: StageContext<TrainVaeParams>): Promise<void>
         // Gradients of the batch-mean loss, shared between threads unless the batch is too small.
         const result = parallel !== undefined && n >= p.workers
           ? await parallel.gradients(x, eps)
-          : vae.gradients(x, eps);
+          : await vae.gradientsAsync(x, eps);
         tf.dispose([x, eps]);
         adam!.apply(result.grads);
         tf.dispose(result.grads);
@@ -372,7 +379,7 @@ export default defineStage<TrainVaeParams>({
       type: "string",
       default: "wasm",
       enum: BACKEND_NAMES,
-      description: "TensorFlow.js backend: wasm, cpu, or tensorflow (needs tfjs-node)",
+      description: "TensorFlow.js backend: wasm, cpu, tensorflow (needs tfjs-node) or webgpu",
     },
     checkpoint_every: {
       type: "integer",
