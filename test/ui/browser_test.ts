@@ -116,7 +116,7 @@ Deno.test({
       await t.step("the World Models run page draws its DAG, curves and images", async () => {
         await page.goto(`${base}/r/car_racing_tiny/1`);
         await chartsDrawn(page);
-        assert.equal(await page.$$eval("svg.dag g.node", (n) => n.length), 7);
+        assert.equal(await page.$$eval("svg.dag g.node", (n) => n.length), 8);
         const edges = await page.$$eval(
           "svg.dag path.edge",
           (p) => p.map((x) => x.getAttribute("d") ?? ""),
