@@ -175,6 +175,19 @@ export async function withInterrupts<T>(
     say("Interrupting: stopping running stages (again to quit at once)");
     controller.abort();
   };
+  const removeListeners = listenForSignals(onSignal);
+  try {
+    return await body(controller.signal);
+  } finally {
+    removeListeners();
+  }
+}
+
+/**
+ * Calls `onSignal` on SIGINT and SIGTERM (SIGTERM where the platform has it); returns the
+ * function that removes the listeners again.
+ */
+export function listenForSignals(onSignal: () => void): () => void {
   const installed: Deno.Signal[] = [];
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     try {
@@ -184,9 +197,7 @@ export async function withInterrupts<T>(
       // SIGTERM is not available on Windows.
     }
   }
-  try {
-    return await body(controller.signal);
-  } finally {
+  return () => {
     for (const sig of installed) Deno.removeSignalListener(sig, onSignal);
-  }
+  };
 }

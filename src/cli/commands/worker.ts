@@ -7,7 +7,7 @@
 
 import { UsageError } from "../../runner/mod.ts";
 import { ensureDirectoryRemote, openRemote, type RemoteBackend } from "../../runs/remote.ts";
-import { intFlag, parseCommand, print, userPath } from "./common.ts";
+import { intFlag, listenForSignals, parseCommand, print, userPath } from "./common.ts";
 
 /** Usage of `worker`. */
 export const USAGE =
@@ -103,20 +103,12 @@ export async function commandWorker(args: string[]): Promise<number> {
     resolve(signals > 1);
     if (signals > 1) void worker.close(true).then(() => Deno.exit(0));
   };
-  const installed: Deno.Signal[] = [];
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    try {
-      Deno.addSignalListener(sig, onSignal);
-      installed.push(sig);
-    } catch {
-      // SIGTERM is not available on Windows.
-    }
-  }
+  const removeListeners = listenForSignals(onSignal);
   try {
     const force = await stopped;
     await worker.close(force);
   } finally {
-    for (const sig of installed) Deno.removeSignalListener(sig, onSignal);
+    removeListeners();
   }
   print(`worker ${worker.id} stopped`);
   return 0;
