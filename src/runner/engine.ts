@@ -22,7 +22,9 @@ import { Semaphore } from "./semaphore.ts";
 import { type ContentHash, FileHashMemo, hashPath } from "./hash.ts";
 import { commandValue, formatValue, parseTemplate, splitRaw } from "./placeholders.ts";
 import { collectEnvironment, type Environment } from "./environment.ts";
-import { type StageResultEntry, Store, writeFileAtomic } from "./store.ts";
+import { type HeldLock, type StageResultEntry, Store, writeFileAtomic } from "./store.ts";
+import { endTree } from "./processes.ts";
+import { KILL_GRACE_MS } from "./executor.ts";
 import { recoverStaleRuns, RunFolder } from "./run_folder.ts";
 import type { ProgressState, RunReport, StageReport } from "./report.ts";
 
@@ -532,6 +534,7 @@ class Engine {
         return finish();
       }
       using _lock = lock;
+      if (lock.orphan !== undefined) await this.#endOrphan(stage, lock.orphan);
       if (!this.#forced.has(stage.name)) {
         const fresh = this.#store.readResult(key);
         if (fresh && this.#adopt(stage, report, fresh, "cached")) {
@@ -539,7 +542,7 @@ class Engine {
           return finish();
         }
       }
-      await this.#execute(stage, report, key);
+      await this.#execute(stage, report, key, lock);
       return finish();
     } finally {
       jobs.release();
@@ -593,7 +596,20 @@ class Engine {
     return { stage, key, seed: this.#exp.seed, params: this.#exp.params, code, inputs, forced };
   }
 
-  async #execute(stage: StageDef, report: StageReport, key: string): Promise<void> {
+  /**
+   * Ends a stage process that a killed runner left computing this key: its result would have no
+   * one to store it, and it would run beside the new one, writing into a dead runner's folder.
+   */
+  async #endOrphan(stage: StageDef, orphan: NonNullable<HeldLock["orphan"]>): Promise<void> {
+    const how = await endTree(orphan.process.pid, KILL_GRACE_MS);
+    this.#options.observer?.warning?.(
+      `stage ${stage.name}: ended process ${orphan.process.pid} (${
+        how === "terminated" ? "SIGTERM" : `SIGKILL after ${KILL_GRACE_MS / 1000} s`
+      }), left computing the same key by a runner that was killed (${orphan.runner}); computing it again`,
+    );
+  }
+
+  async #execute(stage: StageDef, report: StageReport, key: string, lock: HeldLock): Promise<void> {
     const observer = this.#options.observer;
     observer?.stageStarted?.(stage.name, report.reason);
     const t0 = performance.now();
@@ -615,6 +631,7 @@ class Engine {
           denoConfig: this.#denoConfig,
           signal: this.#abort.signal,
           hooks: {
+            spawned: (pid) => lock.recordProcess(pid),
             log: (message) => observer?.stageLog?.(stage.name, message),
             progress: (state) => {
               report.progress = state;

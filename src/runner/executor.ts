@@ -7,6 +7,7 @@
 
 import { fromFileUrl } from "./path.ts";
 import type { HostMessage, HostSpec } from "./stage_host.ts";
+import { alive, descendants, signalAll } from "./processes.ts";
 
 /** How a stage process ended. */
 export interface ExecOutcome {
@@ -24,6 +25,8 @@ export interface ExecHooks {
   log?: (message: string) => void;
   /** Progress: total and done so far. */
   progress?: (state: { done: number; total: number; unit: string; message?: string }) => void;
+  /** The stage's process started (the runner records it, to find it again should it die). */
+  spawned?: (pid: number) => void;
 }
 
 const TAIL_LINES = 20;
@@ -79,57 +82,6 @@ function pump(stream: ReadableStream<Uint8Array>, sink: (chunk: Uint8Array) => v
     }
   })();
   return { done, cancel: () => void reader.cancel().catch(() => {}) };
-}
-
-/** Descendant pids of `pid` (Linux /proc; empty elsewhere), deepest last. */
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  try {
-    for (const entry of Deno.readDirSync("/proc")) {
-      if (!/^\d+$/.test(entry.name)) continue;
-      try {
-        const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-        // The command name may contain spaces: fields resume after its closing parenthesis.
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        const list = children.get(ppid) ?? [];
-        list.push(Number(entry.name));
-        children.set(ppid, list);
-      } catch {
-        // The process exited meanwhile.
-      }
-    }
-  } catch {
-    return [];
-  }
-  const out: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    for (const child of children.get(queue.shift()!) ?? []) {
-      out.push(child);
-      queue.push(child);
-    }
-  }
-  return out;
-}
-
-/** Sends `signal` to each pid. */
-function signalAll(pids: Iterable<number>, signal: Deno.Signal): void {
-  for (const pid of pids) {
-    try {
-      Deno.kill(pid, signal);
-    } catch {
-      // Already exited.
-    }
-  }
-}
-
-/** Whether a process is still there (Linux /proc; elsewhere assumed gone). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\S+ \(.*\) Z/s.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -198,6 +150,8 @@ export interface RunShellOptions {
   env: Record<string, string>;
   /** Aborts the command (SIGTERM). */
   signal: AbortSignal;
+  /** Called with the shell's pid once it started. */
+  spawned?: (pid: number) => void;
 }
 
 /**
@@ -218,6 +172,7 @@ export async function runShell(command: string, options: RunShellOptions): Promi
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    options.spawned?.(child.pid);
     const stop = killer(child, options.signal);
     const pumps = [
       pump(child.stdout, (c) => log.write(c)),
@@ -277,6 +232,7 @@ export async function runTypeScript(
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    options.hooks.spawned?.(child.pid);
     const stop = killer(child, options.signal);
     const writer = child.stdin.getWriter();
     await writer.write(new TextEncoder().encode(JSON.stringify(spec) + "\n"));

@@ -121,6 +121,7 @@ export function runStageHere(job: StageJob, run: StageRun): Promise<ExecOutcome>
       logFile: run.logFile,
       env: { DITTO_METRICS: run.metricsFile, DITTO_STAGE: stage.name },
       signal: run.signal,
+      spawned: run.hooks.spawned,
     });
   }
   const inputs: Record<string, string> = {};

@@ -21,6 +21,7 @@
 import { dirname, join } from "./path.ts";
 import { type ContentHash, hashPath, type Manifest } from "./hash.ts";
 import { osReason, UsageError } from "./errors.ts";
+import { type ProcessIdentity, processIdentity, stillRunning } from "./processes.ts";
 
 /** One stored stage result. */
 export interface StageResultEntry {
@@ -118,6 +119,38 @@ export interface LockKeyOptions {
 export interface HeldLock extends Disposable {
   /** Releases the lock. */
   release(): void;
+  /** Records the process computing the key in the lock file, for the next holder. */
+  recordProcess(pid: number): void;
+  /**
+   * A stage process that the lock's previous holder recorded and that still runs: its runner died
+   * (SIGKILL) without stopping it. The new holder ends it before computing the key again.
+   */
+  orphan?: { process: ProcessIdentity; runner: string };
+}
+
+/** What a key's lock file says while a runner holds it (JSON; older runners wrote plain text). */
+interface LockNote {
+  /** `pid N on HOST`. */
+  runner: string;
+  /** The stage process computing the key, once started. */
+  stage?: ProcessIdentity;
+}
+
+function readLockNote(path: string): LockNote | undefined {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    return undefined;
+  }
+  if (text === "") return undefined;
+  try {
+    const note = JSON.parse(text) as LockNote;
+    if (typeof note.runner === "string") return note;
+  } catch {
+    // Plain text from an older runner.
+  }
+  return { runner: text };
 }
 
 /** The content-addressed store. */
@@ -397,13 +430,7 @@ export class Store {
     this.#ensureShard(path);
     const file = await Deno.open(path, { read: true, write: true, create: true });
     if (!(await file.tryLock(true))) {
-      let holder = "another runner";
-      try {
-        holder = Deno.readTextFileSync(path) || holder;
-      } catch {
-        // Unknown holder.
-      }
-      options.onWait?.(holder);
+      options.onWait?.(readLockNote(path)?.runner ?? "another runner");
       const signal = options.signal;
       if (signal) {
         let onAbort = () => {};
@@ -424,20 +451,35 @@ export class Store {
         await file.lock(true);
       }
     }
-    const info = new TextEncoder().encode(`pid ${Deno.pid} on ${Deno.hostname()}`);
-    try {
-      await file.truncate(0);
-      await file.write(info);
-    } catch {
-      // The holder note is informational.
-    }
+    // The previous holder is gone (its flock died with it); a stage process it recorded may not be.
+    const previous = readLockNote(path);
+    const orphan = previous?.stage !== undefined && stillRunning(previous.stage)
+      ? { process: previous.stage, runner: previous.runner }
+      : undefined;
+    const note: LockNote = { runner: `pid ${Deno.pid} on ${Deno.hostname()}` };
+    const write = () => {
+      try {
+        file.truncateSync(0);
+        file.seekSync(0, Deno.SeekMode.Start);
+        file.writeSync(new TextEncoder().encode(JSON.stringify(note)));
+      } catch {
+        // The note only helps the next holder; the flock is what excludes.
+      }
+    };
+    // An orphan stays recorded until it is ended, should this runner die first too.
+    if (orphan === undefined) write();
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
       file.close();
     };
-    return { release, [Symbol.dispose]: release };
+    const recordProcess = (pid: number) => {
+      const id = processIdentity(pid);
+      if (id !== undefined) note.stage = id;
+      write();
+    };
+    return { release, recordProcess, orphan, [Symbol.dispose]: release };
   }
 
   /**
