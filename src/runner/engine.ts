@@ -24,6 +24,7 @@ import { commandValue, formatValue, parseTemplate, splitRaw } from "./placeholde
 import { collectEnvironment, type Environment } from "./environment.ts";
 import { type HeldLock, type StageResultEntry, Store, writeFileAtomic } from "./store.ts";
 import { endTree } from "./processes.ts";
+import { damageMessage, InputGuard } from "./input_guard.ts";
 import { KILL_GRACE_MS } from "./executor.ts";
 import { recoverStaleRuns, RunFolder } from "./run_folder.ts";
 import type { ProgressState, RunReport, StageReport } from "./report.ts";
@@ -620,9 +621,16 @@ class Engine {
       const logFile = join(tmp.dir, "log.txt");
       const metricsFile = join(tmp.dir, "metrics.jsonl");
       const executor = this.#options.executor ?? localExecutor;
+      const job = this.#job(stage, key);
+      const guard = new InputGuard(
+        this.#store,
+        Object.entries(job.inputs).flatMap(([ref, input]) =>
+          input.content !== undefined ? [{ ref, path: input.path, content: input.content }] : []
+        ),
+      );
       let outcome;
       try {
-        outcome = await executor.execute(this.#job(stage, key), {
+        outcome = await executor.execute(job, {
           workDir,
           logFile,
           metricsFile,
@@ -645,6 +653,13 @@ class Engine {
       }
       report.seconds = (performance.now() - t0) / 1000;
       report.facts = outcome.facts;
+      const damaged = await guard.check();
+      if (damaged.length > 0) {
+        report.status = "failed";
+        report.error = damageMessage(stage.name, damaged);
+        this.#folder!.keepLog(stage.name, logFile);
+        return;
+      }
       if (outcome.status !== "ok") {
         report.status = outcome.status === "interrupted" ? "interrupted" : "failed";
         if (outcome.error) report.error = outcome.error;
