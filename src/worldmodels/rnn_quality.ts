@@ -7,9 +7,10 @@
  * @module
  */
 
-import { mixSeed, Random } from "../random/mod.ts";
+import { createRng, mixSeed, Random } from "../random/mod.ts";
 import { sampleZ, type SeriesEpisode } from "../data/series.ts";
 import type { MdnRnn, MixtureParams } from "../models/mdn_rnn.ts";
+import { sampleMixture } from "../models/mdn_rnn_sample.ts";
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -132,4 +133,110 @@ export function measureRnn(
     if (actual > 0) quality.done_recall = hits / actual;
   }
   return quality;
+}
+
+/** The dream against reality on held-out episodes, for the actions that were really taken. */
+export interface DreamGap {
+  /** Episodes long enough for the warm-up. */
+  dream_episodes: number;
+  /** Mean real return from the step after the warm-up to the episode's end (gym's units). */
+  real_return: number;
+  /** Mean dream return over the same steps, the same actions, from the same state. */
+  dream_return: number;
+  /** Mean of dream minus real return: what a controller could gain by exploiting M. */
+  dream_gap: number;
+  /** Mean |dream - real| return. */
+  dream_gap_abs: number;
+}
+
+/** Options of {@linkcode measureDreamGap}. */
+export interface DreamGapOptions {
+  /** Recorded steps the LSTM is teacher-forced over before the dream takes over. @default {20} */
+  warmup?: number;
+  /** Temperature of the dream's z samples. @default {1} */
+  temperature?: number;
+}
+
+/**
+ * Replays each held-out episode's recorded actions in M's dream from the state the real episode
+ * reached after `warmup` steps (teacher forcing, as `dream_start: real` does), and compares the
+ * dream's return with the real one over the same steps: the controller that made the data (the
+ * random policy, whose actions do not depend on what it sees) from the same start. The dream
+ * ends where the real episode ends, or earlier when M's done head fires. Needs M's reward
+ * regression head; undefined for other M or when no episode is longer than the warm-up. The z
+ * samples of episode i come from `mixSeed(seed, "dream_gap", "z" | "dream", i)`.
+ */
+export function measureDreamGap(
+  rnn: MdnRnn,
+  episodes: readonly SeriesEpisode[],
+  seed: number,
+  options: DreamGapOptions = {},
+): DreamGap | undefined {
+  const { zSize: Z, actionSize: A, mixtures: K, rewardHead, rewardRegression, doneHead } =
+    rnn.config;
+  if (!rewardHead || !rewardRegression) return undefined;
+  const W = options.warmup ?? 20, tau = options.temperature ?? 1;
+  const held = episodes.filter((e) => e.rewards.length > W);
+  const n = held.length;
+  if (n === 0) return undefined;
+  const rngs = held.map((_, i) => createRng(mixSeed(seed, "dream_gap", "dream", i)));
+  const zs = held.map((e, i) =>
+    sampleZ(e.mu, e.logvar, new Random(mixSeed(seed, "dream_gap", "z", i)))
+  );
+  const longest = Math.max(...held.map((e) => e.rewards.length));
+  let state = rnn.initialState(n);
+  let z = new Float32Array(n * Z);
+  const action = new Float32Array(n * A), reward = new Float32Array(n);
+  const dream = new Float64Array(n), ended = new Uint8Array(n);
+  for (let t = 0; t < longest; t++) {
+    for (let i = 0; i < n; i++) {
+      const e = held[i];
+      if (t >= e.rewards.length) continue; // finished: its row steps on, unread
+      action.set(e.actions.subarray(t * A, (t + 1) * A), i * A);
+      // Teacher forcing up to the dream's first frame; then M's own z and reward.
+      if (t <= W) z.set(zs[i].subarray(t * Z, (t + 1) * Z), i * Z);
+      if (t <= W) {
+        reward[i] = t === 0 ? 0 : rnn.encodeReward(e.rewards[t - 1], e.dones[t - 1] !== 0);
+      }
+    }
+    const out = rnn.stepState(state, { z, action, reward });
+    state = out.state;
+    if (t < W) continue;
+    const mix = out.mixture!;
+    const next = new Float32Array(n * Z), span = Z * K;
+    for (let i = 0; i < n; i++) {
+      if (t >= held[i].rewards.length || ended[i]) continue;
+      reward[i] = mix.rewardValue![i];
+      dream[i] += rnn.decodeReward(reward[i]);
+      if (doneHead && mix.doneLogit![i] >= 0) {
+        ended[i] = 1;
+        continue;
+      }
+      const row: MixtureParams = {
+        logPi: mix.logPi.subarray(i * span, (i + 1) * span),
+        mu: mix.mu.subarray(i * span, (i + 1) * span),
+        logSigma: mix.logSigma.subarray(i * span, (i + 1) * span),
+        batch: 1,
+        mixtures: K,
+      };
+      next.set(sampleMixture(row, { tau, rng: rngs[i] }), i * Z);
+    }
+    z = next;
+  }
+  let real = 0, dreamSum = 0, gap = 0, gapAbs = 0;
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let t = W; t < held[i].rewards.length; t++) r += held[i].rewards[t];
+    real += r;
+    dreamSum += dream[i];
+    gap += dream[i] - r;
+    gapAbs += Math.abs(dream[i] - r);
+  }
+  return {
+    dream_episodes: n,
+    real_return: real / n,
+    dream_return: dreamSum / n,
+    dream_gap: gap / n,
+    dream_gap_abs: gapAbs / n,
+  };
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { SeriesEpisode } from "../../src/data/series.ts";
 import { MdnRnn } from "../../src/models/mdn_rnn.ts";
-import { measureRnn } from "../../src/worldmodels/rnn_quality.ts";
+import { measureDreamGap, measureRnn } from "../../src/worldmodels/rnn_quality.ts";
 
 const Z = 4;
 
@@ -65,4 +65,29 @@ Deno.test("measureRnn() gives the next-z NLL, the reward error in gym's units an
     0,
   ]);
   assert.deepEqual(measureRnn(fixedRnn(0.5, 1), episodes, 3), q);
+});
+
+Deno.test("measureDreamGap() replays the held-out actions in the dream from the warmed-up state and compares returns", () => {
+  // The fixed M pays its reward bias / rewardScale every dream step and never fires done.
+  const rnn = fixedRnn(0.5, -1);
+  const paid = rnn.decodeReward(0.5);
+  const a = episode(new Array(30).fill(0).map((_, t) => t === 25 ? 4 : -0.1), false, 0);
+  const b = episode(new Array(25).fill(-0.1), true, 0);
+  const short = episode(new Array(10).fill(-0.1), false, 0); // not longer than the warm-up
+  const gap = measureDreamGap(rnn, [a, short, b], 7, { warmup: 20 })!;
+  assert.equal(gap.dream_episodes, 2);
+  const realA = 9 * -0.1 + 4, realB = 5 * -0.1;
+  assert.ok(Math.abs(gap.real_return - (realA + realB) / 2) < 1e-5, `${gap.real_return}`);
+  assert.ok(Math.abs(gap.dream_return - (10 * paid + 5 * paid) / 2) < 1e-4, `${gap.dream_return}`);
+  assert.ok(Math.abs(gap.dream_gap - (gap.dream_return - gap.real_return)) < 1e-9);
+  const absExpected = (Math.abs(10 * paid - realA) + Math.abs(5 * paid - realB)) / 2;
+  assert.ok(Math.abs(gap.dream_gap_abs - absExpected) < 1e-4);
+  // A done head that fires at once ends each dream after its first step.
+  const ends = measureDreamGap(fixedRnn(0.5, 1), [a, b], 7, { warmup: 20 })!;
+  assert.ok(Math.abs(ends.dream_return - paid) < 1e-5, `${ends.dream_return}`);
+  assert.deepEqual(
+    measureDreamGap(rnn, [a, b], 7, { warmup: 20 }),
+    measureDreamGap(rnn, [a, b], 7, { warmup: 20 }),
+  );
+  assert.equal(measureDreamGap(rnn, [short], 7, { warmup: 20 }), undefined);
 });

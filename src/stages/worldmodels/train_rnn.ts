@@ -35,7 +35,11 @@
  * training M is stepped through them (`measureRnn`) and the metrics `holdout_z_nll` (next-z
  * negative log-likelihood per dimension), `holdout_reward_mae`/`holdout_reward_rmse` (gym units,
  * regression) or `holdout_reward_bit_accuracy` (bit), `holdout_done_precision`/`_recall` (at
- * probability 0.5) are logged at step `steps` and reported in the stage's facts.
+ * probability 0.5) are logged at step `steps` and reported in the stage's facts. With the
+ * regression reward head, `measureDreamGap` also replays each held-out episode's recorded actions
+ * in the dream from the state reached after a 20-step real warm-up: `holdout_real_return`,
+ * `holdout_dream_return`, `holdout_dream_gap` (dream minus real, the margin a controller can
+ * exploit) and `holdout_dream_gap_abs`.
  *
  * Windows of step s come from `mixSeed(seed, "worldmodels/train_rnn", "windows")` and s, the z
  * noise from `mixSeed(seed, "worldmodels/train_rnn", "z", s)`. With `workers` > 1 each minibatch
@@ -58,7 +62,7 @@ import { sampleZ, type SequenceBatch, SeriesReader } from "../../data/series.ts"
 import { initBackend } from "../../models/backend/mod.ts";
 import { MdnRnn, type MdnRnnWeights } from "../../models/mdn_rnn.ts";
 import { defineStage, type StageContext } from "../../runner/mod.ts";
-import { measureRnn } from "../../worldmodels/rnn_quality.ts";
+import { measureDreamGap, measureRnn } from "../../worldmodels/rnn_quality.ts";
 import {
   packCheckpoint,
   unpackCheckpoint,
@@ -349,6 +353,9 @@ export async function trainRnn(ctx: StageContext<TrainRnnParams>): Promise<void>
         held,
         mixSeed(ctx.seed, LABEL, "holdout"),
       );
+      // The dream against reality for the held-out actions, from the same warmed-up state.
+      const gap = measureDreamGap(rnn, held, mixSeed(ctx.seed, LABEL, "holdout_dream"));
+      if (gap !== undefined) Object.assign(quality, gap);
       const named = Object.fromEntries(
         Object.entries(quality).map(([k, v]) => [`holdout_${k}`, v]),
       );

@@ -268,6 +268,10 @@ Deno.test("worldmodels/train_rnn with reward: regression, done_head and dropout 
         "holdout_reward_rmse",
         "holdout_done_actual",
         "holdout_done_predicted",
+        "holdout_real_return",
+        "holdout_dream_return",
+        "holdout_dream_gap",
+        "holdout_dream_gap_abs",
       ]
     ) {
       assert.ok(Number.isFinite(held[k]), `${k}: ${held[k]}`);
